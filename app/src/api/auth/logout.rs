@@ -1,0 +1,25 @@
+use leptos::prelude::*;
+
+use crate::errors::AppError;
+
+/// Ends the session (server side: the record is deleted, not just the cookie).
+#[server(prefix = "/api/fn", endpoint = "auth/logout")]
+pub async fn logout() -> Result<(), AppError> {
+    use crate::backend::{auth, service::login};
+    let state = auth::state()?;
+    if let Some(session) = auth::session() {
+        if let Some(me) = auth::session_principal(&state, &session, None).await? {
+            let me = crate::backend::auth::Principal {
+                ip: auth::request_ip(),
+                ..me
+            };
+            login::record_logout(&state, &me).await?;
+        }
+        session
+            .flush()
+            .await
+            .map_err(|e| crate::backend::error_map::internal("logout", &e))?;
+    }
+    leptos_axum::redirect("/login");
+    Ok(())
+}

@@ -1,0 +1,13 @@
+mod change_role;
+mod invite;
+mod list;
+mod remove;
+mod reset_link;
+mod set_active;
+
+pub use change_role::*;
+pub use invite::*;
+pub use list::*;
+pub use remove::*;
+pub use reset_link::*;
+pub use set_active::*;

@@ -1,0 +1,273 @@
+//! Who is calling: a signed-in user (session cookie), an automation token (`Authorization:
+//! Bearer`), the local operator (command line), or nobody. Every server function starts with
+//! one explicit call here:
+//!
+//! ```ignore
+//! let me = auth::session_user().await?;   // a person with a session; tokens are refused
+//! let who = auth::any_caller().await?;    // a session or a token (read-only endpoints)
+//! ```
+//!
+//! and then asks `domain::policy` whether that principal may do the thing.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use super::db::session_store::AUTH_KEY;
+use super::repo;
+use super::service::verify;
+use super::state::AppState;
+use crate::domain::Role;
+use crate::errors::AppError;
+use crate::model::CurrentUser;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Session,
+    Token {
+        token_id: i64,
+    },
+    /// `keyward …` on the server's own command line.
+    CommandLine,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    User { id: i64, email: String },
+    ServiceAccount { id: i64, name: String },
+    Operator,
+}
+
+/// An authenticated caller and the role it acts with right now.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub subject: Subject,
+    pub role: Role,
+    pub via: Via,
+    pub ip: Option<String>,
+    /// For the audit log: "ada@example.com", "ci_bot via token kwsa_AbCd1234", "local operator".
+    pub label: String,
+}
+
+impl Principal {
+    pub fn operator() -> Self {
+        Principal {
+            subject: Subject::Operator,
+            role: Role::Admin,
+            via: Via::CommandLine,
+            ip: None,
+            label: "local operator".into(),
+        }
+    }
+
+    pub fn user_id(&self) -> Option<i64> {
+        match self.subject {
+            Subject::User { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Tokens can never manage tokens, accounts or users.
+    pub fn require_session(&self) -> Result<(), AppError> {
+        match self.via {
+            Via::Token { .. } => Err(AppError::SessionRequired),
+            Via::Session | Via::CommandLine => Ok(()),
+        }
+    }
+
+    /// Fails with a 403 carrying `message` unless `allowed`.
+    pub fn require(&self, allowed: bool, message: &str) -> Result<(), AppError> {
+        if allowed {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(message))
+        }
+    }
+
+    pub fn actor_kind(&self) -> &'static str {
+        match self.via {
+            Via::Session => "user",
+            Via::Token { .. } => "token",
+            Via::CommandLine => "operator",
+        }
+    }
+
+    pub fn actor_id(&self) -> Option<i64> {
+        match (&self.subject, self.via) {
+            (_, Via::Token { token_id }) => Some(token_id),
+            (Subject::User { id, .. }, _) => Some(*id),
+            _ => None,
+        }
+    }
+}
+
+/// What the session cookie's record holds: which user, and their session epoch at sign-in
+/// (a password change, deactivation or removal bumps the epoch and so ends the session).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionAuth {
+    pub user_id: i64,
+    pub epoch: i64,
+}
+
+/// The client address, put in the request extensions by the server's middleware (from the
+/// socket, or from `X-Forwarded-For` when the peer is a trusted proxy).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+pub fn state() -> Result<AppState, AppError> {
+    leptos::prelude::use_context::<AppState>()
+        .ok_or_else(|| super::error_map::internal("context", &"AppState missing"))
+}
+
+fn parts() -> Option<http::request::Parts> {
+    leptos::prelude::use_context::<http::request::Parts>()
+}
+
+pub fn client_ip(parts: &http::request::Parts) -> Option<IpAddr> {
+    parts.extensions.get::<ClientIp>().map(|c| c.0)
+}
+
+pub fn request_ip() -> Option<String> {
+    parts().and_then(|p| client_ip(&p)).map(|ip| ip.to_string())
+}
+
+pub fn session() -> Option<Session> {
+    parts().and_then(|p| p.extensions.get::<Session>().cloned())
+}
+
+fn bearer(parts: &http::request::Parts) -> Option<String> {
+    let value = parts
+        .headers
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+}
+
+/// Resolves the caller of the current request from its parts.
+pub async fn resolve(
+    state: &AppState,
+    parts: &http::request::Parts,
+) -> Result<Option<Principal>, AppError> {
+    let ip = client_ip(parts);
+    if parts.headers.contains_key(http::header::AUTHORIZATION) {
+        let Some(token) = bearer(parts) else {
+            return Err(AppError::InvalidToken);
+        };
+        let user_agent = parts
+            .headers
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        return verify::authenticate(state, &token, ip, user_agent)
+            .await
+            .map(Some);
+    }
+    let Some(session) = parts.extensions.get::<Session>() else {
+        return Ok(None);
+    };
+    session_principal(state, session, ip).await
+}
+
+/// The signed-in user behind a session, if the session is still good.
+pub async fn session_principal(
+    state: &AppState,
+    session: &Session,
+    ip: Option<IpAddr>,
+) -> Result<Option<Principal>, AppError> {
+    let auth: Option<SessionAuth> = session
+        .get(AUTH_KEY)
+        .await
+        .map_err(|e| super::error_map::internal("session load", &e))?;
+    let Some(auth) = auth else {
+        return Ok(None);
+    };
+    let mut pooled = state.db.get().await?;
+    let user = repo::users::find(&mut pooled.conn(), auth.user_id).await?;
+    let user = match user {
+        Some(u)
+            if u.removed_at.is_none()
+                && u.deactivated_at.is_none()
+                && u.session_epoch == auth.epoch =>
+        {
+            u
+        }
+        // Deactivated, removed, or signed out everywhere: the session is dead.
+        _ => {
+            let _ = session.flush().await;
+            return Ok(None);
+        }
+    };
+    keep_alive(state, session).await;
+    let role = Role::parse(&user.role).unwrap_or(Role::Viewer);
+    Ok(Some(Principal {
+        label: user.email.clone(),
+        subject: Subject::User {
+            id: user.id,
+            email: user.email,
+        },
+        role,
+        via: Via::Session,
+        ip: ip.map(|i| i.to_string()),
+    }))
+}
+
+/// Sessions expire after the idle timeout. Re-saving on every request would write to the
+/// database on every page view; re-saving once less than half the timeout is left keeps the
+/// idle semantics with at most one write per half-period.
+async fn keep_alive(state: &AppState, session: &Session) {
+    let idle = state.config.session_idle;
+    let left = session.expiry_date() - time::OffsetDateTime::now_utc();
+    if left < idle / 2 {
+        session.set_expiry(Some(tower_sessions::Expiry::OnInactivity(idle)));
+    }
+}
+
+/// The caller of the current server function, whoever it is (None when anonymous).
+pub async fn caller() -> Result<Option<Principal>, AppError> {
+    let state = state()?;
+    let Some(parts) = parts() else {
+        return Ok(None);
+    };
+    resolve(&state, &parts).await
+}
+
+/// A signed-in person. Token-authenticated requests get `SessionRequired`.
+pub async fn session_user() -> Result<Principal, AppError> {
+    let principal = caller().await?.ok_or(AppError::Unauthenticated)?;
+    principal.require_session()?;
+    Ok(principal)
+}
+
+/// A signed-in person or a valid token (read-only endpoints).
+pub async fn any_caller() -> Result<Principal, AppError> {
+    caller().await?.ok_or(AppError::Unauthenticated)
+}
+
+pub fn current_user_of(principal: &Principal, display_name: String) -> Option<CurrentUser> {
+    match &principal.subject {
+        Subject::User { id, email } => Some(CurrentUser {
+            id: *id,
+            email: email.clone(),
+            display_name,
+            role: principal.role,
+        }),
+        _ => None,
+    }
+}
+
+/// Signs `user_id` in on this session: a fresh session id (no fixation), then the user.
+pub async fn sign_in(session: &Session, user_id: i64, epoch: i64) -> Result<(), AppError> {
+    session
+        .cycle_id()
+        .await
+        .map_err(|e| super::error_map::internal("session cycle", &e))?;
+    session
+        .insert(AUTH_KEY, SessionAuth { user_id, epoch })
+        .await
+        .map_err(|e| super::error_map::internal("session insert", &e))?;
+    Ok(())
+}

@@ -1,0 +1,12 @@
+//! Server-only code: the database, the rules that need it, and who is calling.
+
+pub mod auth;
+pub mod crypto;
+pub mod csp;
+pub mod db;
+pub mod dev_seed;
+pub mod error_map;
+pub mod repo;
+pub mod service;
+pub mod state;
+pub mod verifier;

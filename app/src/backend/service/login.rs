@@ -1,0 +1,366 @@
+//! Signing in and out, the first-admin setup code, and set-password links.
+
+use serde_json::json;
+
+use super::audit::{self, action, Target};
+use super::now;
+use crate::backend::auth::Principal;
+use crate::backend::crypto;
+use crate::backend::repo::users::{NewUser, UserRow};
+use crate::backend::repo::{codes, login_failures, users};
+use crate::backend::state::AppState;
+use crate::domain::limits::{LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECS, SETUP_CODE_TTL_SECS};
+use crate::domain::names::{normalize_email, validate_display_name, validate_new_password};
+use crate::domain::{Role, Sensitive};
+use crate::errors::AppError;
+
+pub const BAD_CREDENTIALS: &str = "The e-mail address or password is incorrect.";
+
+/// Checks the password and the throttle. On success returns the user (the caller starts the
+/// session). Unknown e-mail and wrong password take the same path, the same time, and get the
+/// same message.
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password: Sensitive,
+    ip: &str,
+) -> Result<UserRow, AppError> {
+    let email_key = email.trim().to_lowercase();
+    if email_key.is_empty() {
+        return Err(AppError::invalid("email", "Enter your e-mail address."));
+    }
+    if email_key.chars().any(char::is_control)
+        || email_key.chars().count() > crate::domain::limits::EMAIL_MAX_CHARS
+    {
+        return Err(AppError::invalid(
+            "email",
+            "Enter an e-mail address like name@example.com.",
+        ));
+    }
+    if password.is_empty() {
+        return Err(AppError::invalid("password", "Enter your password."));
+    }
+    let now = now();
+    let since = now - LOGIN_WINDOW_SECS;
+    {
+        let mut pooled = state.db.get().await?;
+        let mut conn = pooled.conn();
+        let by_email =
+            login_failures::recent_for_email(&mut conn, &email_key, since, LOGIN_MAX_FAILURES)
+                .await?;
+        let by_ip = login_failures::recent_for_ip(&mut conn, ip, since, LOGIN_MAX_FAILURES).await?;
+        let retry_at = [by_email, by_ip]
+            .iter()
+            .filter(|times| times.len() as i64 >= LOGIN_MAX_FAILURES)
+            // the oldest of the last N failures leaves the window first
+            .filter_map(|times| times.last().map(|t| t + LOGIN_WINDOW_SECS))
+            .max();
+        if let Some(at) = retry_at {
+            return Err(AppError::Throttled {
+                retry_after_secs: (at - now).max(1),
+            });
+        }
+    }
+    let user = {
+        let mut pooled = state.db.get().await?;
+        users::find_live_by_email(&mut pooled.conn(), &email_key).await?
+    };
+    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+    let password_ok = crypto::verify_password(password, stored).await;
+    match user {
+        Some(user) if password_ok => {
+            if user.deactivated_at.is_some() {
+                return Err(AppError::forbidden(
+                    "This account has been deactivated. Ask an Admin to reactivate it.",
+                ));
+            }
+            let principal = principal_for(&user, Some(ip));
+            state
+                .db
+                .transaction(|conn| {
+                    Box::pin(async move {
+                        login_failures::clear_email(conn, &user.email).await?;
+                        users::touch_last_login(conn, user.id, now).await?;
+                        audit::record(
+                            conn,
+                            &principal,
+                            action::LOGIN,
+                            Target {
+                                kind: "user",
+                                id: Some(user.id),
+                                label: &user.email,
+                            },
+                            json!({}),
+                        )
+                        .await?;
+                        Ok::<_, AppError>(user)
+                    })
+                })
+                .await
+        }
+        _ => {
+            let email_label = email_key.chars().take(254).collect::<String>();
+            let ip = ip.to_string();
+            state
+                .db
+                .transaction(|conn| {
+                    Box::pin(async move {
+                        login_failures::insert(conn, &email_label, &ip, now).await?;
+                        audit::record_anonymous(
+                            conn,
+                            &email_label,
+                            Some(&ip),
+                            action::LOGIN_FAILED,
+                            Target {
+                                kind: "user",
+                                id: None,
+                                label: &email_label,
+                            },
+                            json!({}),
+                        )
+                        .await?;
+                        Ok::<_, AppError>(())
+                    })
+                })
+                .await?;
+            Err(AppError::Invalid {
+                field: None,
+                message: BAD_CREDENTIALS.into(),
+            })
+        }
+    }
+}
+
+pub fn principal_for(user: &UserRow, ip: Option<&str>) -> Principal {
+    Principal {
+        subject: crate::backend::auth::Subject::User {
+            id: user.id,
+            email: user.email.clone(),
+        },
+        role: Role::parse(&user.role).unwrap_or(Role::Viewer),
+        via: crate::backend::auth::Via::Session,
+        ip: ip.map(str::to_string),
+        label: user.email.clone(),
+    }
+}
+
+pub async fn record_logout(state: &AppState, who: &Principal) -> Result<(), AppError> {
+    let who = who.clone();
+    state
+        .db
+        .transaction(|conn| {
+            Box::pin(async move {
+                audit::record(
+                    conn,
+                    &who,
+                    action::LOGOUT,
+                    Target {
+                        kind: "user",
+                        id: who.user_id(),
+                        label: &who.label,
+                    },
+                    json!({}),
+                )
+                .await
+            })
+        })
+        .await
+}
+
+/// Whether the first admin still has to be created.
+pub async fn needs_setup(state: &AppState) -> Result<bool, AppError> {
+    let mut pooled = state.db.get().await?;
+    Ok(users::count_all(&mut pooled.conn()).await? == 0)
+}
+
+/// At start-up with no users: a fresh one-time setup code, valid for a day. Each process that
+/// starts before setup prints its own; using any of them ends all of them.
+pub async fn issue_setup_code(state: &AppState) -> Result<Option<Sensitive>, AppError> {
+    if !needs_setup(state).await? {
+        return Ok(None);
+    }
+    let (code, hash) = state.key.new_code();
+    let now = now();
+    let mut pooled = state.db.get_writer().await?;
+    codes::insert(
+        &mut pooled.conn(),
+        codes::BOOTSTRAP,
+        &hash,
+        None,
+        now,
+        now + SETUP_CODE_TTL_SECS,
+    )
+    .await?;
+    Ok(Some(code))
+}
+
+pub async fn setup_code_valid(state: &AppState, code: &str) -> Result<bool, AppError> {
+    if code.is_empty() || code.len() > 128 {
+        return Ok(false);
+    }
+    let hash = state.key.keyed_hash(code.as_bytes());
+    let mut pooled = state.db.get().await?;
+    let mut conn = pooled.conn();
+    Ok(users::count_all(&mut conn).await? == 0
+        && codes::find_valid(&mut conn, codes::BOOTSTRAP, &hash, now())
+            .await?
+            .is_some())
+}
+
+/// Creates the first Admin with the setup code; the code (and every other setup code) dies.
+pub async fn complete_setup(
+    state: &AppState,
+    code: &str,
+    email: &str,
+    display_name: &str,
+    password: Sensitive,
+    password_confirm: Sensitive,
+    ip: Option<&str>,
+) -> Result<UserRow, AppError> {
+    let email = normalize_email(email)?;
+    let display_name = validate_display_name(display_name)?;
+    validate_new_password(password.expose(), password_confirm.expose())?;
+    if !setup_code_valid(state, code).await? {
+        return Err(setup_code_dead(state).await);
+    }
+    let hash = crypto::hash_password(password)
+        .await
+        .map_err(|e| crate::backend::error_map::internal("password hash", &e))?;
+    let code_hash = state.key.keyed_hash(code.as_bytes());
+    let now = now();
+    let ip = ip.map(str::to_string);
+    state
+        .db
+        .transaction(|conn| {
+            Box::pin(async move {
+                // Re-checked inside the transaction: two setup forms submitted at once create
+                // exactly one admin.
+                if users::count_all(conn).await? > 0 {
+                    return Err(AppError::conflict("code", "Setup is already complete. Sign in instead."));
+                }
+                let Some(row) = codes::find_valid(conn, codes::BOOTSTRAP, &code_hash, now).await? else {
+                    return Err(AppError::invalid("code", "This setup link has expired or was already used. Restart Keyward to print a new one."));
+                };
+                if !codes::consume(conn, row.id, now).await? {
+                    return Err(AppError::conflict("code", "This setup link was just used. Sign in instead."));
+                }
+                codes::invalidate(conn, codes::BOOTSTRAP, None, now).await?;
+                let user = users::insert(
+                    conn,
+                    &NewUser {
+                        email: &email,
+                        display_name: &display_name,
+                        password_hash: Some(&hash),
+                        role: Role::Admin.as_str(),
+                        created_at: now,
+                        created_by: None,
+                        updated_at: now,
+                    },
+                )
+                .await?;
+                let actor = principal_for(&user, ip.as_deref());
+                audit::record(
+                    conn,
+                    &actor,
+                    action::SETUP,
+                    Target { kind: "user", id: Some(user.id), label: &user.email },
+                    json!({ "role": "admin" }),
+                )
+                .await?;
+                Ok(user)
+            })
+        })
+        .await
+}
+
+async fn setup_code_dead(state: &AppState) -> AppError {
+    match needs_setup(state).await {
+        Ok(false) => AppError::conflict("code", "Setup is already complete. Sign in instead."),
+        Ok(true) => AppError::invalid(
+            "code",
+            "This setup link has expired or was already used. Restart Keyward to print a new one.",
+        ),
+        Err(e) => e,
+    }
+}
+
+/// Whose set-password link this is (for the page greeting), if it is still valid.
+pub async fn password_link_user(state: &AppState, code: &str) -> Result<Option<UserRow>, AppError> {
+    if code.is_empty() || code.len() > 128 {
+        return Ok(None);
+    }
+    let hash = state.key.keyed_hash(code.as_bytes());
+    let mut pooled = state.db.get().await?;
+    let mut conn = pooled.conn();
+    let Some(row) = codes::find_valid(&mut conn, codes::SET_PASSWORD, &hash, now()).await? else {
+        return Ok(None);
+    };
+    let Some(uid) = row.user_id else {
+        return Ok(None);
+    };
+    Ok(users::find(&mut conn, uid)
+        .await?
+        .filter(|u| u.removed_at.is_none() && u.deactivated_at.is_none()))
+}
+
+/// Sets a password through a one-time link. Every existing session of the user ends.
+pub async fn set_password_with_link(
+    state: &AppState,
+    code: &str,
+    password: Sensitive,
+    password_confirm: Sensitive,
+    ip: Option<&str>,
+) -> Result<UserRow, AppError> {
+    validate_new_password(password.expose(), password_confirm.expose())?;
+    if password_link_user(state, code).await?.is_none() {
+        return Err(link_dead());
+    }
+    let hash = crypto::hash_password(password)
+        .await
+        .map_err(|e| crate::backend::error_map::internal("password hash", &e))?;
+    let code_hash = state.key.keyed_hash(code.as_bytes());
+    let now = now();
+    let ip = ip.map(str::to_string);
+    state
+        .db
+        .transaction(|conn| {
+            Box::pin(async move {
+                let Some(row) =
+                    codes::find_valid(conn, codes::SET_PASSWORD, &code_hash, now).await?
+                else {
+                    return Err(link_dead());
+                };
+                let Some(uid) = row.user_id else {
+                    return Err(link_dead());
+                };
+                if !codes::consume(conn, row.id, now).await? {
+                    return Err(link_dead());
+                }
+                users::set_password(conn, uid, &hash, now).await?;
+                crate::backend::repo::sessions::delete_for_user(conn, uid).await?;
+                let user = users::find(conn, uid).await?.ok_or_else(link_dead)?;
+                let actor = principal_for(&user, ip.as_deref());
+                audit::record(
+                    conn,
+                    &actor,
+                    action::PASSWORD_SET,
+                    Target {
+                        kind: "user",
+                        id: Some(uid),
+                        label: &user.email,
+                    },
+                    json!({}),
+                )
+                .await?;
+                Ok(user)
+            })
+        })
+        .await
+}
+
+fn link_dead() -> AppError {
+    AppError::invalid(
+        "code",
+        "This link has expired or was already used. Ask an Admin for a new one.",
+    )
+}

@@ -1,0 +1,106 @@
+//! Everything a request handler needs, built once at start-up and shared by every request.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use leptos::config::LeptosOptions;
+
+use super::crypto::ServerKey;
+use super::db::Db;
+use super::verifier::AuthRuntime;
+
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// The public URL users reach Keyward at (links in e-mails and the setup URL use it).
+    pub base_url: url::Url,
+    /// Cookies get the `Secure` flag when the base URL is https.
+    pub secure_cookies: bool,
+    /// Sessions end after this long without a request.
+    pub session_idle: time::Duration,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+impl AppConfig {
+    pub fn link(&self, path_and_query: &str) -> String {
+        let base = self.base_url.as_str().trim_end_matches('/');
+        format!("{base}{path_and_query}")
+    }
+
+    /// The origin (`scheme://host[:port]`) requests from our own pages carry.
+    pub fn origin(&self) -> String {
+        self.base_url.origin().ascii_serialization()
+    }
+}
+
+pub struct StateInner {
+    pub db: Db,
+    pub key: ServerKey,
+    pub config: AppConfig,
+    pub leptos_options: LeptosOptions,
+    /// Token cache, usage batch and rate limits of this process.
+    pub auth: Arc<AuthRuntime>,
+}
+
+#[derive(Clone)]
+pub struct AppState(Arc<StateInner>);
+
+impl AppState {
+    pub fn new(db: Db, key: ServerKey, config: AppConfig, leptos_options: LeptosOptions) -> Self {
+        Self(Arc::new(StateInner {
+            db,
+            key,
+            config,
+            leptos_options,
+            auth: Arc::new(AuthRuntime::default()),
+        }))
+    }
+
+    /// Starts the per-process background work: the auth-epoch watcher and the usage writer.
+    /// Abort the handles at shutdown, then call `flush_usage` once more.
+    pub fn spawn_background(&self) -> Vec<tokio::task::JoinHandle<()>> {
+        vec![
+            tokio::spawn(self.auth.clone().watch_epoch(self.db.clone())),
+            tokio::spawn(self.auth.clone().flush_usage_forever(self.db.clone())),
+        ]
+    }
+
+    /// A transaction that changes something cached credentials depend on (it must bump the
+    /// auth epoch inside): other processes notice through the epoch, this one at once.
+    pub async fn auth_transaction<R, E, F>(&self, f: F) -> Result<R, E>
+    where
+        F: for<'r> FnOnce(
+                &'r mut super::db::Conn<'_>,
+            ) -> futures::future::BoxFuture<'r, Result<R, E>>
+            + Send,
+        E: From<super::db::DbError> + From<diesel::result::Error> + Send,
+        R: Send,
+    {
+        let result = self.db.transaction(f).await;
+        if result.is_ok() {
+            self.auth.invalidate();
+        }
+        result
+    }
+
+    pub async fn flush_usage(&self) {
+        if let Err(e) = self.auth.usage.flush(&self.db).await {
+            tracing::warn!(error = %e, "could not write token usage at shutdown");
+        }
+    }
+}
+
+impl Deref for AppState {
+    type Target = StateInner;
+
+    fn deref(&self) -> &StateInner {
+        &self.0
+    }
+}
+
+impl axum::extract::FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

@@ -1,0 +1,12 @@
+//! One module per page; pages fetch through server functions and compose components.
+
+pub mod audit;
+pub mod login;
+pub mod my_tokens;
+pub mod not_found;
+pub mod service_accounts;
+pub mod set_password;
+pub mod settings;
+pub mod setup;
+pub mod team;
+pub mod token_table;

@@ -1,0 +1,5 @@
+mod detail;
+mod list;
+
+pub use detail::ServiceAccountPage;
+pub use list::ServiceAccountsPage;

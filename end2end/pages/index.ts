@@ -1,0 +1,6 @@
+export { AppShell, BasePage } from './base';
+export { LoginPage, SetupPage, SetPasswordPage } from './auth';
+export { Reveal } from './reveal';
+export { ServiceAccountPage, ServiceAccountsPage } from './service-accounts';
+export { TeamPage } from './team';
+export { TokenList } from './tokens';

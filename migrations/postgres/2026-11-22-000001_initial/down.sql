@@ -1,0 +1,10 @@
+DROP TABLE auth_epoch;
+DROP TABLE saved_searches;
+DROP TABLE settings;
+DROP TABLE audit_events;
+DROP TABLE tokens;
+DROP TABLE service_accounts;
+DROP TABLE login_failures;
+DROP TABLE sessions;
+DROP TABLE one_time_codes;
+DROP TABLE users;

@@ -1,0 +1,15 @@
+DROP INDEX IF EXISTS tokens_search_trgm;
+DROP INDEX tokens_by_revoked;
+DROP INDEX tokens_by_last_used_desc;
+DROP INDEX tokens_by_last_used;
+DROP INDEX tokens_by_expires;
+DROP INDEX tokens_by_role;
+DROP INDEX tokens_by_kind;
+DROP INDEX tokens_by_owner_name;
+DROP INDEX tokens_by_prefix;
+DROP INDEX tokens_by_name;
+DROP INDEX tokens_by_created;
+ALTER TABLE tokens DROP COLUMN search_text;
+ALTER TABLE tokens DROP COLUMN owner_disabled;
+ALTER TABLE tokens DROP COLUMN owner_role;
+ALTER TABLE tokens DROP COLUMN owner_name;

@@ -1,0 +1,70 @@
+use std::io::{BufRead, IsTerminal};
+
+use app::backend::auth::Principal;
+use app::backend::service::team;
+use app::domain::{Role, Sensitive};
+
+use crate::config::{Config, UserCommand};
+
+pub async fn run(config: &Config, cmd: UserCommand) -> Result<(), String> {
+    match cmd {
+        UserCommand::Create {
+            email,
+            admin,
+            role,
+            name,
+        } => {
+            let role = if admin {
+                Role::Admin
+            } else {
+                Role::parse(&role).ok_or_else(|| {
+                    format!("unknown role `{role}`: use viewer, deployment, power_user or admin")
+                })?
+            };
+            let state = super::state(config).await?;
+            let password = read_password()?;
+            let user = team::create_with_password(
+                &state,
+                &Principal::operator(),
+                &email,
+                &name,
+                role,
+                password,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            eprintln!(
+                "Created {} ({}). They can sign in at {}",
+                user.email,
+                user.role.label(),
+                state.config.link("/login")
+            );
+            Ok(())
+        }
+    }
+}
+
+/// From a prompt without echo on a terminal; otherwise the first line of standard input.
+fn read_password() -> Result<Sensitive, String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password (at least 12 characters): ")
+            .map_err(|e| e.to_string())?;
+        let again =
+            rpassword::prompt_password("Repeat the password: ").map_err(|e| e.to_string())?;
+        if first != again {
+            return Err("the two passwords do not match".into());
+        }
+        Ok(Sensitive::new(first))
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+        let password = line.trim_end_matches(['\r', '\n']).to_string();
+        if password.is_empty() {
+            return Err("no password on standard input".into());
+        }
+        Ok(Sensitive::new(password))
+    }
+}

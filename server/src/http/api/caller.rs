@@ -1,0 +1,69 @@
+//! Who calls the API: the bearer token, verified (cache, allowlist, rate limit, usage), and
+//! the one error response shape.
+
+use axum::extract::FromRequestParts;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use http::request::Parts;
+use http::HeaderValue;
+
+use app::backend::auth::client_ip;
+use app::backend::service::verify::{self, Purpose, Verified};
+use app::backend::state::AppState;
+use app::errors::AppError;
+
+/// An API error: the status and headers `AppError` calls for, and its JSON.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        ApiError(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (mut parts, body) = Json(&self.0).into_response().into_parts();
+        crate::http::middleware::fn_errors::apply(&mut parts, &self.0);
+        if self.0 == AppError::Unauthenticated {
+            parts.headers.insert(
+                http::header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"keyward\""),
+            );
+        }
+        Response::from_parts(parts, body)
+    }
+}
+
+/// A request authenticated by `Authorization: Bearer <token>`.
+pub struct ApiCaller(pub Verified);
+
+pub fn bearer_token(parts: &Parts) -> Result<&str, AppError> {
+    let value = parts
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .ok_or(AppError::Unauthenticated)?
+        .to_str()
+        .map_err(|_| AppError::InvalidToken)?;
+    let (scheme, token) = value.split_once(' ').ok_or(AppError::InvalidToken)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AppError::InvalidToken);
+    }
+    Ok(token.trim())
+}
+
+impl FromRequestParts<AppState> for ApiCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer_token(parts)?;
+        let user_agent = parts
+            .headers
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        let verified =
+            verify::verify(state, token, client_ip(parts), user_agent, Purpose::Request).await?;
+        Ok(ApiCaller(verified))
+    }
+}

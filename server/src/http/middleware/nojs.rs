@@ -1,0 +1,186 @@
+//! Forms posted by a browser without JavaScript.
+//!
+//! An `ActionForm` without JavaScript is a plain `<form method="post">` to the server
+//! function's URL. Leptos on its own answers such a post with a redirect back and drops the
+//! outcome. Here instead the function runs as usual (asked for JSON), and then:
+//! - success: `303 See Other` to where the function asked to go, or back to the page
+//!   (post/redirect/get, so a reload does not post again);
+//! - success of a one-time endpoint (a new token's secret, a set-password link): the page the
+//!   form was on is rendered once more, with the answer in it, and not cached;
+//! - failure: the outcome is kept in the session and the browser is sent back to the page
+//!   (303), which then shows the error beside the field at fault and the fields refilled
+//!   (never passwords), once; a reload shows the plain page.
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, REFERER};
+use http::{HeaderValue, Method, StatusCode};
+use leptos::prelude::provide_context;
+
+use app::api::{ONE_TIME_ENDPOINTS, PREFIX};
+use app::backend::state::AppState;
+use app::components::form::{NoJsOutcome, FLASH_KEY, NEVER_ECHOED};
+use app::errors::AppError;
+
+const FORM_LIMIT: usize = 64 * 1024;
+const RESULT_LIMIT: usize = 4 * 1024 * 1024;
+
+fn is_plain_form_post(req: &Request) -> bool {
+    let accepts_html = req
+        .headers()
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    let form = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    req.method() == Method::POST && req.uri().path().starts_with(PREFIX) && accepts_html && form
+}
+
+/// The path and query of the page the form was on, if it is one of ours.
+fn referring_page(req: &Request, state: &AppState) -> String {
+    let referer = req.headers().get(REFERER).and_then(|v| v.to_str().ok());
+    let Some(url) = referer.and_then(|r| url::Url::parse(r).ok()) else {
+        return "/".into();
+    };
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok());
+    let same_site = super::origin::origin_allowed(
+        &url.origin().ascii_serialization(),
+        &state.config.origin(),
+        host,
+    );
+    if !same_site || url.path().starts_with(PREFIX) {
+        return "/".into();
+    }
+    match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    }
+}
+
+pub async fn plain_form_posts(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !is_plain_form_post(&req) {
+        return next.run(req).await;
+    }
+    let endpoint = req.uri().path().to_string();
+    let page = referring_page(&req, &state);
+    let (mut parts, body) = req.into_parts();
+    let Ok(form) = to_bytes(body, FORM_LIMIT).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.").into_response();
+    };
+    let values: Vec<(String, String)> = url::form_urlencoded::parse(&form)
+        .into_owned()
+        .filter(|(k, _)| !NEVER_ECHOED.contains(&k.as_str()))
+        .collect();
+    parts
+        .headers
+        .insert(ACCEPT, HeaderValue::from_static("application/json"));
+    let page_headers = parts.headers.clone();
+    let page_extensions = parts.extensions.clone();
+
+    let res = next.run(Request::from_parts(parts, Body::from(form))).await;
+    let failed = !res.status().is_success() || res.headers().contains_key("serverfnerror");
+    let location = res
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .filter(|l| l.starts_with('/') && !l.starts_with("//"))
+        .map(str::to_string);
+    let bytes = to_bytes(res.into_body(), RESULT_LIMIT)
+        .await
+        .unwrap_or_default();
+
+    let result = if failed {
+        Err(
+            serde_json::from_slice::<AppError>(&bytes).unwrap_or_else(|_| {
+                AppError::bad_request(
+                    "The form could not be processed. Reload the page and try again.",
+                )
+            }),
+        )
+    } else {
+        if !ONE_TIME_ENDPOINTS.contains(&endpoint.as_str()) {
+            return see_other(&location.unwrap_or(page));
+        }
+        Ok(serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or(serde_json::Value::Null))
+    };
+    let status = match &result {
+        Err(e) => StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+        Ok(_) => StatusCode::OK,
+    };
+    let outcome = NoJsOutcome {
+        endpoint,
+        result,
+        values,
+    };
+    if outcome.result.is_err() {
+        if let Some(session) = page_extensions.get::<tower_sessions::Session>() {
+            if session.insert(FLASH_KEY, &outcome).await.is_ok() {
+                return see_other(&page);
+            }
+        }
+    }
+    let mut res = render(&state, &page, page_headers, page_extensions, outcome).await;
+    *res.status_mut() = status;
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+fn see_other(location: &str) -> Response {
+    let mut res = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        res.headers_mut().insert(LOCATION, v);
+    }
+    res
+}
+
+/// Renders one of our pages as a GET of `page`, with the form's outcome in context.
+async fn render(
+    state: &AppState,
+    page: &str,
+    mut headers: http::HeaderMap,
+    extensions: http::Extensions,
+    outcome: NoJsOutcome,
+) -> Response {
+    headers.remove(CONTENT_TYPE);
+    headers.remove(CONTENT_LENGTH);
+    headers.insert(ACCEPT, HeaderValue::from_static("text/html"));
+    let mut req = Request::new(Body::empty());
+    *req.method_mut() = Method::GET;
+    *req.uri_mut() = page.parse().unwrap_or_else(|_| http::Uri::from_static("/"));
+    *req.headers_mut() = headers;
+    *req.extensions_mut() = extensions;
+    let context_state = state.clone();
+    let options = state.leptos_options.clone();
+    let handler = leptos_axum::render_app_async_with_context(
+        move || {
+            provide_context(context_state.clone());
+            provide_context(outcome.clone());
+        },
+        move || app::shell(options.clone()),
+    );
+    handler(req).await
+}
+
+/// Page views pick up a waiting no-JS outcome (see above) and hand it to the page render.
+pub async fn flash_outcome(mut req: Request, next: Next) -> Response {
+    let is_page = req.method() == Method::GET
+        && !req.uri().path().starts_with("/api/")
+        && !req.uri().path().starts_with("/pkg/");
+    if is_page {
+        if let Some(session) = req.extensions().get::<tower_sessions::Session>().cloned() {
+            if let Ok(Some(outcome)) = session.remove::<NoJsOutcome>(FLASH_KEY).await {
+                req.extensions_mut().insert(outcome);
+            }
+        }
+    }
+    next.run(req).await
+}

@@ -1,0 +1,14 @@
+//! Integration tests: real HTTP against the real router, on SQLite and PostgreSQL.
+
+#[macro_use]
+mod harness;
+
+mod api;
+mod authz;
+mod cli;
+mod foundation;
+mod fuzz;
+mod races;
+mod secrets;
+mod token_table;
+mod tokens;
