@@ -4,3 +4,4 @@ export { Reveal } from './reveal';
 export { ServiceAccountPage, ServiceAccountsPage } from './service-accounts';
 export { TeamPage } from './team';
 export { TokenList } from './tokens';
+export { TokenTable } from './token-table';

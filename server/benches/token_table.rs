@@ -216,7 +216,7 @@ async fn main() {
         ms(percentile(&all, 0.95)),
         ms(*all.last().unwrap())
     );
-    slowest.sort_by(|a, b| b.0.cmp(&a.0));
+    slowest.sort_by_key(|b| std::cmp::Reverse(b.0));
     slowest.dedup_by(|a, b| a.1 == b.1);
     println!("\nSlowest combinations:");
     for (d, what) in slowest.iter().take(12) {

@@ -51,6 +51,17 @@ struct Org {
     now: i64,
 }
 
+/// name, account, created days ago, expires in days (None: never), last used days ago
+/// (None: never), description.
+type PlannedToken = (
+    &'static str,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    &'static str,
+);
+
 async fn org(b: Backend) -> (TestDb, Org) {
     let db = TestDb::new(b).await;
     let app = TestApp::start(&db).await;
@@ -59,8 +70,7 @@ async fn org(b: Backend) -> (TestDb, Org) {
     let alpha = create_account(&admin, "alpha_bot", "viewer").await;
     let beta = create_account(&admin, "beta_bot", "power_user").await;
     let gamma = create_account(&admin, "gamma_bot", "admin").await;
-    // name, account, created days ago, expires in days (None: never), last used days ago, description
-    let plan: [(&str, i64, i64, Option<i64>, Option<i64>, &str); 9] = [
+    let plan: [PlannedToken; 9] = [
         (
             "deploy_prod",
             alpha,
