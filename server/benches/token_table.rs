@@ -149,6 +149,13 @@ async fn main() {
         .first()
         .map(|t| t.owner.name.clone())
         .unwrap_or_default();
+    if sample.total == 0 {
+        eprintln!(
+            "The database has no tokens: seed it first (keyward dev seed), and give KEYWARD_DATA_DIR \
+             as an absolute path (cargo runs benchmarks from the package directory)."
+        );
+        std::process::exit(2);
+    }
     println!(
         "Token table benchmark: {} database, total tokens {}{}",
         state.db.backend_name(),

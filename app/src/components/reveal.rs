@@ -24,7 +24,14 @@ pub struct Reveal {
     pub secret: Sensitive,
     /// "token" or "link": used in the wording.
     pub noun: &'static str,
+    /// Where to keep it: " Copy it now and store it …" (a token and a link go to different places).
+    pub storage_hint: &'static str,
 }
+
+pub const TOKEN_STORAGE_HINT: &str =
+    " Copy it now and store it somewhere safe, such as a password manager or your CI's secret store.";
+pub const LINK_STORAGE_HINT: &str =
+    " Copy it now and give it only to the person it is for; it works once and expires.";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
@@ -53,7 +60,7 @@ pub fn SecretReveal(
                             <p>{r.subject}</p>
                             <p class="reveal-warning">
                                 <strong>{format!("This {} will not be shown again.", r.noun)}</strong>
-                                " Copy it now and store it somewhere safe, such as a password manager or your CI's secret store."
+                                {r.storage_hint}
                             </p>
                             <label for="revealed-secret" class="sr-only">{format!("The new {}", r.noun)}</label>
                             <textarea id="revealed-secret" class="secret" readonly rows="2" spellcheck="false">{r.secret.expose().to_string()}</textarea>
@@ -154,7 +161,7 @@ pub fn SecretReveal(
                         <p>{r.subject.clone()}</p>
                         <p class="reveal-warning" id="reveal-warning">
                             <strong>{format!("This {} will not be shown again.", r.noun)}</strong>
-                            " Copy it now and store it somewhere safe, such as a password manager or your CI's secret store."
+                            {r.storage_hint}
                         </p>
                         <div class="secret-row">
                             <code id="revealed-secret" class="secret" aria-label=format!("The new {}", r.noun)>{r.secret.expose().to_string()}</code>

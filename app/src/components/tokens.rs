@@ -225,7 +225,7 @@ fn TokenRow(
             <td>
                 <StatusBadge status=token.status/>
                 {reason.filter(|_| revoked).map(|r| view! { <div class="muted small">{r}</div> })}
-                {grace.map(|g| view! { <div class="muted small">"old secret valid until " <RelTime ts=g/></div> })}
+                {grace.map(|g| view! { <div class="muted small">"old secret stops working " <RelTime ts=g/></div> })}
             </td>
             <td><Expiry expires_at=token.expires_at/></td>
             <td>

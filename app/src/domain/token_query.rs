@@ -96,6 +96,9 @@ pub struct TokenQuery {
     pub per_page: i64,
 }
 
+/// N of "not used for more than N days" / "used within N days" when the form leaves it empty.
+pub const DEFAULT_USAGE_DAYS: i64 = 90;
+
 impl Default for TokenQuery {
     fn default() -> Self {
         TokenQuery {
@@ -184,8 +187,9 @@ impl TokenQuery {
         q.desc = dir.unwrap_or(q.sort.natural_desc());
         q.usage = match (usage.as_str(), days) {
             ("never", _) => Usage::Never,
-            ("unused", Some(d)) => Usage::UnusedFor(d),
-            ("used", Some(d)) => Usage::UsedWithin(d),
+            // The form's N field shows 90 as its placeholder: an empty N means 90.
+            ("unused", d) => Usage::UnusedFor(d.unwrap_or(DEFAULT_USAGE_DAYS)),
+            ("used", d) => Usage::UsedWithin(d.unwrap_or(DEFAULT_USAGE_DAYS)),
             _ => Usage::Any,
         };
         q.page = q.page.min(COUNT_CAP / q.per_page + 1);
@@ -315,6 +319,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn usage_without_days_means_ninety_days() {
+        let q = TokenQuery::from_query_string("usage=unused&days=");
+        assert_eq!(q.usage, Usage::UnusedFor(DEFAULT_USAGE_DAYS));
+        assert_eq!(q.to_query_string(), "usage=unused&days=90");
+        let q = TokenQuery::from_query_string("usage=unused&days=abc");
+        assert_eq!(q.usage, Usage::UnusedFor(DEFAULT_USAGE_DAYS));
+        let q = TokenQuery::from_query_string("usage=used&days=7");
+        assert_eq!(q.usage, Usage::UsedWithin(7));
+    }
+
+    #[test]
     fn defaults_are_newest_first_25_per_page() {
         let q = TokenQuery::from_query_string("");
         assert_eq!(q, TokenQuery::default());
@@ -363,7 +378,7 @@ mod tests {
 
     #[test]
     fn garbage_falls_back_to_defaults() {
-        let q = TokenQuery::from_query_string("sort=evil&dir=sideways&page=-3&size=1000&status=nope&type=robot&usage=unused&days=abc&created_from=yesterday&owner=%20,%00&expiring=9&q=%00%01");
+        let q = TokenQuery::from_query_string("sort=evil&dir=sideways&page=-3&size=1000&status=nope&type=robot&usage=sometimes&days=abc&created_from=yesterday&owner=%20,%00&expiring=9&q=%00%01");
         assert_eq!(q, TokenQuery::default());
         let deep = TokenQuery::from_query_string("page=99999");
         assert_eq!(deep.page, COUNT_CAP / DEFAULT_PAGE_SIZE + 1);

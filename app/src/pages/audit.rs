@@ -61,7 +61,8 @@ pub fn AuditPage() -> impl IntoView {
                     </Form>
                 };
                 let body = match events.await {
-                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
+                    // Not allowed (or failed): the message alone, no filters for a log it cannot read.
+                    Err(e) => return view! { <ErrorPanel error=e/> }.into_any(),
                     Ok(p) if p.items.is_empty() => view! {
                         <Empty title="No matching events"><p>"Try fewer filters."</p></Empty>
                     }

@@ -37,6 +37,7 @@ pub fn MyTokensPage() -> impl IntoView {
                 ),
                 secret: t.secret,
                 noun: "token",
+                storage_hint: crate::components::reveal::TOKEN_STORAGE_HINT,
             })
             .or_else(|| {
                 rotated.get().map(|t| Reveal {
@@ -44,6 +45,7 @@ pub fn MyTokensPage() -> impl IntoView {
                     subject: format!("New secret for your token “{}”.", t.token.name),
                     secret: t.secret,
                     noun: "token",
+                    storage_hint: crate::components::reveal::TOKEN_STORAGE_HINT,
                 })
             })
     });
@@ -53,6 +55,8 @@ pub fn MyTokensPage() -> impl IntoView {
     });
     let open = error.with_untracked(Option::is_some);
     view! {
+        // First in the page: without JavaScript it is the top of the page rendered once.
+        <SecretReveal reveal=reveal on_close=close close_href="/my-tokens".to_string()/>
         <PageHeader
             title="My tokens".into()
             subtitle=format!("Personal tokens act as you, with your current role. At most {MAX_LIVE_TOKENS_PER_OWNER} live tokens.")
@@ -94,6 +98,5 @@ pub fn MyTokensPage() -> impl IntoView {
                 .into_any()
             })}
         </Transition>
-        <SecretReveal reveal=reveal on_close=close close_href="/my-tokens".to_string()/>
     }
 }

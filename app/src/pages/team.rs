@@ -62,6 +62,7 @@ pub fn TeamPage() -> impl IntoView {
                 ),
                 secret: i.link,
                 noun: "link",
+                storage_hint: crate::components::reveal::LINK_STORAGE_HINT,
             })
     });
     let close = Callback::new(move |_| {
@@ -75,6 +76,8 @@ pub fn TeamPage() -> impl IntoView {
         action_error(actions.link),
     ];
     view! {
+        // First in the page: without JavaScript it is the top of the page rendered once.
+        <SecretReveal reveal=reveal on_close=close close_href="/team".to_string()/>
         <PageHeader title="Team".into() subtitle="People who can sign in to Keyward, and their roles.".into()/>
         <WithMe children=move |me: CurrentUser| view! { <InvitePanel me=me invite=invite/> }/>
         {errors.into_iter().map(|e| view! { <FormError error=e/> }).collect_view()}
@@ -109,7 +112,6 @@ pub fn TeamPage() -> impl IntoView {
                 }
             })}
         </Transition>
-        <SecretReveal reveal=reveal on_close=close close_href="/team".to_string()/>
     }
 }
 

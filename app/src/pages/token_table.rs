@@ -22,7 +22,9 @@ use crate::components::pagination::Pagination;
 use crate::components::time::{Expiry, MaybeTime, RelTime};
 use crate::domain::policy;
 use crate::domain::token_format::TokenKind;
-use crate::domain::token_query::{SortColumn, TokenQuery, Usage, COUNT_CAP, PAGE_SIZES};
+use crate::domain::token_query::{
+    SortColumn, TokenQuery, Usage, COUNT_CAP, DEFAULT_USAGE_DAYS, PAGE_SIZES,
+};
 use crate::model::{SavedSearchView, TokenStatus, TokenView};
 
 #[derive(Clone, Copy)]
@@ -86,11 +88,7 @@ pub fn TokenTablePage() -> impl IntoView {
         <PageHeader
             title="Tokens".into()
             subtitle="Every token of every account: sort, search, filter, and act on many at once.".into()
-        >
-            <a class="btn" href=move || format!("/tokens/export.csv?{}", TokenQuery::from_query_string(&view_qs.get()).without_page().to_query_string()) download>
-                "Export CSV"
-            </a>
-        </PageHeader>
+        />
         <Suspense fallback=|| view! { <Loading what="tokens"/> }>
             {move || Suspend::new(async move {
                 let me = signed_in(user).await;
@@ -108,6 +106,11 @@ pub fn TokenTablePage() -> impl IntoView {
                         </aside>
                         <div class="main-column">
                             <Filters view_qs=view_qs personal_hidden=personal_hidden/>
+                            <div class="table-tools">
+                                <a class="btn" href=move || format!("/tokens/export.csv?{}", TokenQuery::from_query_string(&view_qs.get()).without_page().to_query_string()) download>
+                                    "Export CSV"
+                                </a>
+                            </div>
                             {move || revoked_selected.get().map(|n| view! { <div class="alert alert-success" role="status">{format!("Revoked {n} token{}.", if n == 1 { "" } else { "s" })}</div> })}
                             {move || revoked_matching.get().map(|n| view! { <div class="alert alert-success" role="status">{format!("Revoked {n} matching token{}.", if n == 1 { "" } else { "s" })}</div> })}
                             <FormError error=action_error(actions.revoke)/>
@@ -184,7 +187,7 @@ fn Filters(view_qs: Memo<String>, personal_hidden: bool) -> impl IntoView {
                     </div>
                     <div class="field narrow">
                         <label for="tt-days">"N (days)"</label>
-                        <input id="tt-days" type="number" name="days" min="1" max="3650" value=days placeholder="90"/>
+                        <input id="tt-days" type="number" name="days" min="1" max="3650" value=days placeholder=DEFAULT_USAGE_DAYS.to_string()/>
                     </div>
                     <div class="field">
                         <label for="tt-expiring">"Expiring within"</label>
@@ -321,6 +324,16 @@ fn Table(
             if page.total == 1 { "" } else { "s" }
         )
     };
+    if page.items.is_empty() && query.page > 1 {
+        let first = href(&query.with_page(1));
+        return view! {
+            <Empty title="No tokens on this page">
+                <p>{format!("Page {} is past the last page of this view.", query.page)}</p>
+                <p><a href=first>"Go to the first page"</a></p>
+            </Empty>
+        }
+        .into_any();
+    }
     if page.items.is_empty() {
         return view! {
             <Empty title=if query.has_filters() { "No tokens match these filters" } else { "No tokens yet" }>

@@ -258,6 +258,8 @@ pub async fn complete_setup(
                     },
                 )
                 .await?;
+                // Setup signs the new admin in: that is their first sign-in.
+                users::touch_last_login(conn, user.id, now).await?;
                 let actor = principal_for(&user, ip.as_deref());
                 audit::record(
                     conn,
@@ -337,6 +339,8 @@ pub async fn set_password_with_link(
                     return Err(link_dead());
                 }
                 users::set_password(conn, uid, &hash, now).await?;
+                // The link signs them in.
+                users::touch_last_login(conn, uid, now).await?;
                 crate::backend::repo::sessions::delete_for_user(conn, uid).await?;
                 let user = users::find(conn, uid).await?.ok_or_else(link_dead)?;
                 let actor = principal_for(&user, ip.as_deref());

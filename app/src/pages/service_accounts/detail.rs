@@ -78,6 +78,7 @@ pub fn ServiceAccountPage() -> impl IntoView {
                 ),
                 secret: t.secret,
                 noun: "token",
+                storage_hint: crate::components::reveal::TOKEN_STORAGE_HINT,
             });
         }
         rotated.get().map(|t| Reveal {
@@ -88,6 +89,7 @@ pub fn ServiceAccountPage() -> impl IntoView {
             ),
             secret: t.secret,
             noun: "token",
+            storage_hint: crate::components::reveal::TOKEN_STORAGE_HINT,
         })
     });
     let close_reveal = Callback::new(move |_| {
@@ -96,6 +98,8 @@ pub fn ServiceAccountPage() -> impl IntoView {
     });
 
     view! {
+        // First in the page: without JavaScript it is the top of the page rendered once.
+        <SecretReveal reveal=reveal on_close=close_reveal close_href=location.pathname.get_untracked()/>
         <Transition fallback=|| view! { <Loading what="service account"/> }>
             {move || {
                 Suspend::new(async move {
@@ -148,7 +152,6 @@ pub fn ServiceAccountPage() -> impl IntoView {
                 })
             }}
         </Transition>
-        <SecretReveal reveal=reveal on_close=close_reveal close_href=location.pathname.get_untracked()/>
     }
 }
 
