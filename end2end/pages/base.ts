@@ -23,8 +23,9 @@ export abstract class BasePage {
   }
 
   /**
-   * Clicks a form's submit button. Without JavaScript that posts the form and loads the page
-   * the server answers with (or redirects to): wait for it, then for the page to be ready.
+   * Clicks a form's submit button (or a link). Without JavaScript that loads the page the
+   * server answers with (or redirects to): wait for it, then for the page to be ready. With
+   * JavaScript the router handles it in place.
    */
   protected async submit(button: Locator): Promise<void> {
     if (this.js) {

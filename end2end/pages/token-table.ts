@@ -48,7 +48,7 @@ export class TokenTable extends BasePage {
 
   /** Clicks a column's sort link and waits for the URL to carry the new sort. */
   async sortBy(label: string, column: string, dir: 'asc' | 'desc'): Promise<void> {
-    await this.follow(this.columnHeader(label).getByRole('link'));
+    await this.submit(this.columnHeader(label).getByRole('link'));
     await expect(this.page).toHaveURL(new RegExp(`[?&]sort=${column}&dir=${dir}(&|$)`));
     await expect(this.columnHeader(label)).toHaveAttribute('aria-sort', dir === 'asc' ? 'ascending' : 'descending');
   }
@@ -65,7 +65,7 @@ export class TokenTable extends BasePage {
       }
       for (const s of opts.statuses) await f.getByLabel(s, { exact: true }).check();
     }
-    await this.follow(f.getByRole('button', { name: 'Apply' }));
+    await this.submit(f.getByRole('button', { name: 'Apply' }));
   }
 
   /** Ticks the row checkbox of a token. */
@@ -88,18 +88,5 @@ export class TokenTable extends BasePage {
     const panel = await this.expand(this.revokeMatchingSummary);
     await expect(panel).toContainText(`This revokes ${count} live token${count === 1 ? '' : 's'} matching the current filters`);
     await this.submit(panel.getByRole('button', { name: `Revoke ${count} token${count === 1 ? '' : 's'}` }));
-  }
-
-  /**
-   * Follows a link or submits the GET filter form: a client-side navigation with JavaScript,
-   * a page load without it. Either way, waits until the page is ready again.
-   */
-  private async follow(target: Locator): Promise<void> {
-    if (this.js) {
-      await target.click();
-    } else {
-      await Promise.all([this.page.waitForEvent('load'), target.click()]);
-    }
-    await this.ready();
   }
 }

@@ -24,14 +24,17 @@ pub struct Reveal {
     pub secret: Sensitive,
     /// "token" or "link": used in the wording.
     pub noun: &'static str,
-    /// Where to keep it: " Copy it now and store it …" (a token and a link go to different places).
-    pub storage_hint: &'static str,
 }
 
-pub const TOKEN_STORAGE_HINT: &str =
-    " Copy it now and store it somewhere safe, such as a password manager or your CI's secret store.";
-pub const LINK_STORAGE_HINT: &str =
-    " Copy it now and give it only to the person it is for; it works once and expires.";
+impl Reveal {
+    /// Where the secret should go: a token to a secret store, a set-password link to its person.
+    fn storage_hint(&self) -> &'static str {
+        match self.noun {
+            "link" => " Copy it now and give it only to the person it is for; it works once and expires.",
+            _ => " Copy it now and store it somewhere safe, such as a password manager or your CI's secret store.",
+        }
+    }
+}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
@@ -54,13 +57,14 @@ pub fn SecretReveal(
             {move || {
                 let close_href = close_href.clone();
                 reveal.get().map(|r| {
+                    let hint = r.storage_hint();
                     view! {
                         <section class="reveal reveal-static" aria-labelledby="reveal-title">
                             <h2 id="reveal-title">{r.title}</h2>
                             <p>{r.subject}</p>
                             <p class="reveal-warning">
                                 <strong>{format!("This {} will not be shown again.", r.noun)}</strong>
-                                {r.storage_hint}
+                                {hint}
                             </p>
                             <label for="revealed-secret" class="sr-only">{format!("The new {}", r.noun)}</label>
                             <textarea id="revealed-secret" class="secret" readonly rows="2" spellcheck="false">{r.secret.expose().to_string()}</textarea>
@@ -161,7 +165,7 @@ pub fn SecretReveal(
                         <p>{r.subject.clone()}</p>
                         <p class="reveal-warning" id="reveal-warning">
                             <strong>{format!("This {} will not be shown again.", r.noun)}</strong>
-                            {r.storage_hint}
+                            {r.storage_hint()}
                         </p>
                         <div class="secret-row">
                             <code id="revealed-secret" class="secret" aria-label=format!("The new {}", r.noun)>{r.secret.expose().to_string()}</code>

@@ -37,7 +37,6 @@ pub fn MyTokensPage() -> impl IntoView {
                 ),
                 secret: t.secret,
                 noun: "token",
-                storage_hint: crate::components::reveal::TOKEN_STORAGE_HINT,
             })
             .or_else(|| {
                 rotated.get().map(|t| Reveal {
@@ -45,7 +44,6 @@ pub fn MyTokensPage() -> impl IntoView {
                     subject: format!("New secret for your token “{}”.", t.token.name),
                     secret: t.secret,
                     noun: "token",
-                    storage_hint: crate::components::reveal::TOKEN_STORAGE_HINT,
                 })
             })
     });

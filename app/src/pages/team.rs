@@ -62,7 +62,6 @@ pub fn TeamPage() -> impl IntoView {
                 ),
                 secret: i.link,
                 noun: "link",
-                storage_hint: crate::components::reveal::LINK_STORAGE_HINT,
             })
     });
     let close = Callback::new(move |_| {

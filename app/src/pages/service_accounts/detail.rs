@@ -78,7 +78,6 @@ pub fn ServiceAccountPage() -> impl IntoView {
                 ),
                 secret: t.secret,
                 noun: "token",
-                storage_hint: crate::components::reveal::TOKEN_STORAGE_HINT,
             });
         }
         rotated.get().map(|t| Reveal {
@@ -89,7 +88,6 @@ pub fn ServiceAccountPage() -> impl IntoView {
             ),
             secret: t.secret,
             noun: "token",
-            storage_hint: crate::components::reveal::TOKEN_STORAGE_HINT,
         })
     });
     let close_reveal = Callback::new(move |_| {
