@@ -27,9 +27,9 @@ export interface ServerInfo {
   admin: { email: string; name: string; password: string };
 }
 
-/** The server binary: KEYWARD_BIN, or target/debug/keyward in the repository. */
+/** The server binary: KEYWARD_BIN, or target/release/keyward (what scripts/run serves). */
 export function serverBinary(): string {
-  const bin = process.env.KEYWARD_BIN ?? 'target/debug/keyward';
+  const bin = process.env.KEYWARD_BIN ?? 'target/release/keyward';
   return path.resolve(REPO_ROOT, bin);
 }
 

@@ -10,7 +10,7 @@ use ipnet::IpNet;
 #[derive(Debug, Parser)]
 #[command(
     name = "keyward",
-    version,
+    version = crate::VERSION,
     about = "Keyward: service accounts and API tokens, managed."
 )]
 pub struct Cli {

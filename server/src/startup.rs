@@ -124,7 +124,14 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             source,
         })?;
     let addr = listener.local_addr().unwrap_or(config.listen);
-    tracing::info!(%addr, base_url = %state.config.base_url, "Keyward is listening");
+    // One line says what runs where: version, backend (never the URL's password) and address.
+    tracing::info!(
+        version = crate::VERSION,
+        backend = state.db.backend_name(),
+        %addr,
+        url = %state.config.base_url,
+        "Keyward is listening"
+    );
 
     announce_setup(&state).await?;
     let mut background = state.spawn_background();

@@ -2,6 +2,8 @@
 //! standard error so that commands can print results (such as a new token) alone on standard
 //! output.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Config, LogFormat};
@@ -11,6 +13,8 @@ pub fn init(config: &Config) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never in a file or the journal.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
     let _ = match config.log_format {
         LogFormat::Pretty => builder.try_init(),

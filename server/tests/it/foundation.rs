@@ -5,7 +5,7 @@ use app::backend::service::login;
 use app::domain::Role;
 use reqwest::StatusCode;
 
-use crate::harness::{Backend, TestApp, TestDb, PASSWORD};
+use crate::harness::{Backend, Proc, TestApp, TestDb, PASSWORD};
 
 backends!(
     setup_code_works_once,
@@ -17,6 +17,7 @@ backends!(
     migrations_apply_to_an_empty_database_and_are_idempotent,
     readiness_reports_the_database,
     deactivated_users_lose_their_session,
+    the_start_up_line_names_version_backend_and_url,
 );
 
 async fn setup_code_works_once(b: Backend) {
@@ -345,4 +346,58 @@ async fn pages_carry_security_headers_and_unknown_pages_are_404() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     app.stop().await;
+}
+
+/// What `git rev-parse` says the checkout is at (the binary was built from it).
+fn checkout_commit() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+#[test]
+fn version_names_the_release_and_the_commit() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let commit = checkout_commit().unwrap_or_else(|| "unknown".into());
+    assert_eq!(
+        stdout.trim(),
+        format!("keyward {} (commit {commit})", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+async fn the_start_up_line_names_version_backend_and_url(b: Backend) {
+    let mut db = TestDb::new(b).await;
+    // A password in the URL (PostgreSQL's trust authentication ignores it) must never be
+    // logged.
+    let password = "pw-never-logged-4711";
+    if b == Backend::Postgres {
+        let mut url = url::Url::parse(&db.url).unwrap();
+        url.set_password(Some(password)).unwrap();
+        db.url = url.to_string();
+    }
+    let mut proc = Proc::serve(&db, &[]).await;
+    proc.stop();
+    let log = proc.stderr();
+    let line = log
+        .lines()
+        .find(|l| l.contains("Keyward is listening"))
+        .unwrap_or_else(|| panic!("no start-up line in:\n{log}"));
+    assert!(line.contains(server::VERSION), "{line}");
+    let backend = match b {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    assert!(line.contains(&format!("backend=\"{backend}\"")), "{line}");
+    assert!(line.contains(&proc.base()), "{line}");
+    assert!(!log.contains(password), "the database password leaked:\n{log}");
 }
