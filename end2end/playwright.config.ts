@@ -27,7 +27,7 @@ export default defineConfig({
   fullyParallel: false,
   forbidOnly: !!process.env.CI,
   retries: 0,
-  // The debug wasm is ~10 MB: the first hydration of a page can take a few seconds.
+  // A cold first hydration on a loaded 2-core machine can take a few seconds.
   timeout: 60_000,
   expect: { timeout: 10_000 },
   reporter: [

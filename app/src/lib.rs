@@ -1,10 +1,6 @@
 //! Keyward: pages, components and server functions (compiled for the browser and the server),
 //! and behind the `ssr` feature the database layer and domain services they use.
 
-// Release builds of the view types nest deeper than rustc's default query depth (see
-// BENCHMARKS.md, "Release build").
-#![recursion_limit = "256"]
-
 pub mod api;
 pub mod components;
 pub mod domain;

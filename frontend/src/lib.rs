@@ -1,9 +1,5 @@
 //! The browser half: hydrates the server-rendered page.
 
-// Release builds of the view types nest deeper than rustc's default query depth (see
-// BENCHMARKS.md, "Release build").
-#![recursion_limit = "256"]
-
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
