@@ -23,7 +23,10 @@ test('token table and reveal modal', async ({ page }) => {
   const table = new TokenTable(page, true);
   await table.goto('sort=last_used&dir=desc');
   await expect(table.table).toBeVisible();
+  // Tall enough to show the filters and the first rows of the table together.
+  await page.setViewportSize({ width: 1280, height: 1280 });
   await page.screenshot({ path: path.join(out, 'token-table.png') });
+  await page.setViewportSize({ width: 1280, height: 800 });
 
   const accounts = new ServiceAccountsPage(page, true);
   await accounts.goto();
