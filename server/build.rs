@@ -25,7 +25,10 @@ fn main() {
     if let Some(git_dir) = git(&["rev-parse", "--git-dir"]).map(PathBuf::from) {
         println!("cargo:rerun-if-changed={}", git_dir.join("HEAD").display());
         if let Some(common) = git(&["rev-parse", "--git-common-dir"]).map(PathBuf::from) {
-            println!("cargo:rerun-if-changed={}", common.join("packed-refs").display());
+            println!(
+                "cargo:rerun-if-changed={}",
+                common.join("packed-refs").display()
+            );
             if let Some(head_ref) = git(&["symbolic-ref", "-q", "HEAD"]) {
                 println!("cargo:rerun-if-changed={}", common.join(head_ref).display());
             }

@@ -108,6 +108,10 @@ impl Principal {
 pub struct SessionAuth {
     pub user_id: i64,
     pub epoch: i64,
+    /// When the user signed in (Unix seconds): the session's absolute lifetime counts from
+    /// here. A record without it predates the limit and counts as expired.
+    #[serde(default)]
+    pub signed_in_at: i64,
 }
 
 /// The client address, put in the request extensions by the server's middleware (from the
@@ -185,6 +189,12 @@ pub async fn session_principal(
     let Some(auth) = auth else {
         return Ok(None);
     };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let ends_at = auth.signed_in_at + state.config.session_max.whole_seconds();
+    if now >= ends_at {
+        let _ = session.flush().await;
+        return Ok(None);
+    }
     let mut pooled = state.db.get().await?;
     let user = repo::users::find(&mut pooled.conn(), auth.user_id).await?;
     let user = match user {
@@ -201,7 +211,7 @@ pub async fn session_principal(
             return Ok(None);
         }
     };
-    keep_alive(state, session).await;
+    keep_alive(state, session, ends_at).await;
     let role = Role::parse(&user.role).unwrap_or(Role::Viewer);
     Ok(Some(Principal {
         label: user.email.clone(),
@@ -217,12 +227,20 @@ pub async fn session_principal(
 
 /// Sessions expire after the idle timeout. Re-saving on every request would write to the
 /// database on every page view; re-saving once less than half the timeout is left keeps the
-/// idle semantics with at most one write per half-period.
-async fn keep_alive(state: &AppState, session: &Session) {
+/// idle semantics with at most one write per half-period. The record never outlives the
+/// absolute end (`ends_at`, Unix seconds).
+async fn keep_alive(state: &AppState, session: &Session, ends_at: i64) {
     let idle = state.config.session_idle;
-    let left = session.expiry_date() - time::OffsetDateTime::now_utc();
+    let now = time::OffsetDateTime::now_utc();
+    let left = session.expiry_date() - now;
     if left < idle / 2 {
-        session.set_expiry(Some(tower_sessions::Expiry::OnInactivity(idle)));
+        let end = time::OffsetDateTime::from_unix_timestamp(ends_at).unwrap_or(now);
+        let expiry = if now + idle > end {
+            tower_sessions::Expiry::AtDateTime(end)
+        } else {
+            tower_sessions::Expiry::OnInactivity(idle)
+        };
+        session.set_expiry(Some(expiry));
     }
 }
 
@@ -266,7 +284,14 @@ pub async fn sign_in(session: &Session, user_id: i64, epoch: i64) -> Result<(), 
         .await
         .map_err(|e| super::error_map::internal("session cycle", &e))?;
     session
-        .insert(AUTH_KEY, SessionAuth { user_id, epoch })
+        .insert(
+            AUTH_KEY,
+            SessionAuth {
+                user_id,
+                epoch,
+                signed_in_at: time::OffsetDateTime::now_utc().unix_timestamp(),
+            },
+        )
         .await
         .map_err(|e| super::error_map::internal("session insert", &e))?;
     Ok(())

@@ -6,6 +6,7 @@ pub mod csp;
 pub mod db;
 pub mod dev_seed;
 pub mod error_map;
+pub mod hashing;
 pub mod repo;
 pub mod service;
 pub mod state;

@@ -8,6 +8,7 @@ use leptos::config::LeptosOptions;
 
 use super::crypto::ServerKey;
 use super::db::Db;
+use super::hashing::HashGate;
 use super::verifier::AuthRuntime;
 
 #[derive(Debug, Clone)]
@@ -18,6 +19,8 @@ pub struct AppConfig {
     pub secure_cookies: bool,
     /// Sessions end after this long without a request.
     pub session_idle: time::Duration,
+    /// Sessions end this long after sign-in, however busy (the absolute lifetime).
+    pub session_max: time::Duration,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
 }
@@ -41,6 +44,8 @@ pub struct StateInner {
     pub leptos_options: LeptosOptions,
     /// Token cache, usage batch and rate limits of this process.
     pub auth: Arc<AuthRuntime>,
+    /// Bounds concurrent password hashing (sign-in).
+    pub hashing: HashGate,
 }
 
 #[derive(Clone)]
@@ -54,6 +59,7 @@ impl AppState {
             config,
             leptos_options,
             auth: Arc::new(AuthRuntime::default()),
+            hashing: HashGate::for_this_machine(),
         }))
     }
 

@@ -399,5 +399,8 @@ async fn the_start_up_line_names_version_backend_and_url(b: Backend) {
     };
     assert!(line.contains(&format!("backend=\"{backend}\"")), "{line}");
     assert!(line.contains(&proc.base()), "{line}");
-    assert!(!log.contains(password), "the database password leaked:\n{log}");
+    assert!(
+        !log.contains(password),
+        "the database password leaked:\n{log}"
+    );
 }

@@ -112,6 +112,7 @@ impl TestDb {
             listen: "127.0.0.1:0".parse().unwrap(),
             base_url: Some(url::Url::parse("http://127.0.0.1/").unwrap()),
             session_idle_minutes: 60,
+            session_max_hours: 12,
             log_format: LogFormat::Pretty,
             log_level: "warn".into(),
             secret_key: None,
@@ -163,7 +164,12 @@ impl TestApp {
     pub async fn start_with(mut config: Config) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        config.base_url = Some(url::Url::parse(&format!("http://{addr}/")).unwrap());
+        // The port is only known now; the scheme a test asked for (https) is kept.
+        let scheme = config
+            .base_url
+            .as_ref()
+            .map_or("http".to_string(), |u| u.scheme().to_string());
+        config.base_url = Some(url::Url::parse(&format!("{scheme}://{addr}/")).unwrap());
         let state = server::startup::build_state(&config)
             .await
             .expect("state builds");
@@ -334,6 +340,10 @@ impl Client {
         let (status, body) = self.get("me", &[]).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body
+    }
+
+    pub fn url_of(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
     }
 
     pub fn session_cookie(&self) -> Option<String> {

@@ -25,6 +25,7 @@ pub mod action {
     pub const USER_DEACTIVATE: &str = "user.deactivate";
     pub const USER_REACTIVATE: &str = "user.reactivate";
     pub const USER_REMOVE: &str = "user.remove";
+    pub const USER_UNLOCK: &str = "user.unlock";
     pub const SA_CREATE: &str = "service_account.create";
     pub const SA_UPDATE: &str = "service_account.update";
     pub const SA_DISABLE: &str = "service_account.disable";
@@ -53,6 +54,7 @@ pub mod action {
         USER_DEACTIVATE,
         USER_REACTIVATE,
         USER_REMOVE,
+        USER_UNLOCK,
         SA_CREATE,
         SA_UPDATE,
         SA_DISABLE,

@@ -14,7 +14,7 @@ use crate::backend::auth::{Principal, Subject, Via};
 use crate::backend::crypto::hashes_equal;
 use crate::backend::repo::tokens as repo;
 use crate::backend::state::AppState;
-use crate::backend::verifier::cache::CachedToken;
+use crate::backend::verifier::cache::{CachedToken, LoadTag};
 use crate::backend::verifier::usage::Use;
 use crate::domain::cidr::{allows, parse_allowlist};
 use crate::domain::token_format::{self, TokenKind};
@@ -145,6 +145,12 @@ pub async fn verify(
 async fn load(state: &AppState, public_id: &str) -> Result<Option<Arc<CachedToken>>, AppError> {
     let mut pooled = state.db.get().await?;
     let mut conn = pooled.conn();
+    // Taken before the token is read: if either moves before the result is cached, a change
+    // (a revocation, say) may have committed after our read, and the result is used for
+    // this request only.
+    let generation = state.auth.cache.generation();
+    let epoch = crate::backend::repo::epoch::get(&mut conn).await?;
+    let tag = LoadTag { generation, epoch };
     let Some((row, sa, user)) = repo::find_with_owner_by_public_id(&mut conn, public_id).await?
     else {
         return Ok(None);
@@ -207,6 +213,7 @@ async fn load(state: &AppState, public_id: &str) -> Result<Option<Arc<CachedToke
             .map(i64::from)
             .unwrap_or(settings.default_rate_limit_per_minute),
     });
-    state.auth.cache.insert(public_id, token.clone());
+    state.auth.load_hold.pause_here().await;
+    state.auth.cache.insert(public_id, token.clone(), tag);
     Ok(Some(token))
 }

@@ -33,6 +33,45 @@ pub struct AuthRuntime {
     pub limits: RateLimiter,
     /// Public leak reports, per client IP.
     pub leak_reports: RateLimiter<String>,
+    /// Lets a test hold a token load open (see `LoadHold`).
+    pub load_hold: LoadHold,
+}
+
+type Hold = (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::sync::oneshot::Receiver<()>,
+);
+
+/// A test's grip on the next token load, between reading the database and filling the cache:
+/// the window of the cache-fill race, which a test can then open deterministically. Nothing
+/// in the product sets it; an empty hold costs one uncontended lock per cache miss.
+#[derive(Default)]
+pub struct LoadHold(std::sync::Mutex<Option<Hold>>);
+
+impl LoadHold {
+    /// Holds the next load: the first channel says it has read the database, sending on
+    /// the second lets it go on.
+    pub fn hold_next(
+        &self,
+    ) -> (
+        tokio::sync::oneshot::Receiver<()>,
+        tokio::sync::oneshot::Sender<()>,
+    ) {
+        let (reached_tx, reached_rx) = tokio::sync::oneshot::channel();
+        let (release_tx, release_rx) = tokio::sync::oneshot::channel();
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some((reached_tx, release_rx));
+        }
+        (reached_rx, release_tx)
+    }
+
+    pub(crate) async fn pause_here(&self) {
+        let hold = self.0.lock().ok().and_then(|mut slot| slot.take());
+        if let Some((reached, release)) = hold {
+            let _ = reached.send(());
+            let _ = release.await;
+        }
+    }
 }
 
 impl AuthRuntime {

@@ -14,6 +14,8 @@ use tokio::sync::Notify;
 use crate::backend::db::{Conn, Db};
 use crate::backend::repo::audit::{self, NewAuditEvent};
 use crate::backend::service::audit::action;
+use crate::domain::expiry::lifetime_cap_days;
+use crate::domain::limits::MAX_LIFETIME_DAYS;
 use crate::errors::AppError;
 
 /// Flush early when this many tokens have pending usage.
@@ -113,8 +115,14 @@ impl UsageRecorder {
         let result = db
             .transaction(|conn| {
                 Box::pin(async move {
+                    let cap_days = if last.is_empty() {
+                        MAX_LIFETIME_DAYS
+                    } else {
+                        let settings = crate::backend::service::settings::load(conn).await?;
+                        lifetime_cap_days(settings.max_token_lifetime_days)
+                    };
                     for (id, u) in &last {
-                        write_last_use(conn, *id, u).await?;
+                        write_last_use(conn, *id, u, cap_days).await?;
                     }
                     for ((id, minute), m) in &minutes {
                         let details = json!({ "requests": m.requests, "minute": crate::domain::timefmt::iso(*minute) }).to_string();
@@ -161,14 +169,24 @@ impl UsageRecorder {
     }
 }
 
-/// Newer uses only; a sliding-expiry token's expiry moves to N days after this use.
-async fn write_last_use(conn: &mut Conn<'_>, id: i64, u: &LastUse) -> Result<(), AppError> {
-    const SQLITE: &str = "UPDATE tokens SET last_used_at = ?, last_used_ip = ?, last_used_user_agent = ?, \
-         expires_at = CASE WHEN sliding_days IS NULL THEN expires_at ELSE ? + sliding_days * 86400 END \
+/// Newer uses only; a sliding-expiry token's expiry moves to N days after this use, capped at
+/// its creation plus the maximum lifetime (`domain::expiry::slide`).
+async fn write_last_use(
+    conn: &mut Conn<'_>,
+    id: i64,
+    u: &LastUse,
+    cap_days: i64,
+) -> Result<(), AppError> {
+    const SQLITE: &str =
+        "UPDATE tokens SET last_used_at = ?, last_used_ip = ?, last_used_user_agent = ?, \
+         expires_at = CASE WHEN sliding_days IS NULL THEN expires_at \
+         ELSE MIN(? + sliding_days * 86400, created_at + ? * 86400) END \
          WHERE id = ? AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= ?)";
-    const POSTGRES: &str = "UPDATE tokens SET last_used_at = $1, last_used_ip = $2, last_used_user_agent = $3, \
-         expires_at = CASE WHEN sliding_days IS NULL THEN expires_at ELSE $4 + sliding_days * 86400 END \
-         WHERE id = $5 AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= $6)";
+    const POSTGRES: &str =
+        "UPDATE tokens SET last_used_at = $1, last_used_ip = $2, last_used_user_agent = $3, \
+         expires_at = CASE WHEN sliding_days IS NULL THEN expires_at \
+         ELSE LEAST($4 + sliding_days * 86400, created_at + $5 * 86400) END \
+         WHERE id = $6 AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= $7)";
     macro_rules! query {
         ($sql:expr) => {
             diesel::sql_query($sql)
@@ -176,6 +194,7 @@ async fn write_last_use(conn: &mut Conn<'_>, id: i64, u: &LastUse) -> Result<(),
                 .bind::<Nullable<Text>, _>(u.ip.as_deref())
                 .bind::<Nullable<Text>, _>(u.user_agent.as_deref())
                 .bind::<BigInt, _>(u.at)
+                .bind::<BigInt, _>(cap_days)
                 .bind::<BigInt, _>(id)
                 .bind::<BigInt, _>(u.at)
         };
