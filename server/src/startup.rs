@@ -2,14 +2,17 @@
 //! listener, background jobs, graceful shutdown.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use app::backend::crypto::{KeyError, ServerKey};
 use app::backend::db::migrate::{self, MigrationError};
 use app::backend::db::{ConnectError, DatabaseUrl, DatabaseUrlError, Db, PoolOptions};
 use app::backend::repo;
+use app::backend::repo::token_store::DbTokenStore;
 use app::backend::service::login;
 use app::backend::state::{AppConfig, AppState};
+use app::backend::verifier::{AuthRuntime, TokenStore};
 use leptos::config::LeptosOptions;
 
 use crate::config::Config;
@@ -72,6 +75,15 @@ pub async fn open_database(config: &Config) -> Result<(DatabaseUrl, Db), StartEr
 
 /// Builds the shared state: database, key (checked against the database), settings.
 pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
+    build_state_with_store(config, |store| store).await
+}
+
+/// `build_state`, with the verifier's token store passed through `wrap` first (tests wrap it
+/// to hold a load open at a chosen moment).
+pub async fn build_state_with_store(
+    config: &Config,
+    wrap: impl FnOnce(Arc<dyn TokenStore>) -> Arc<dyn TokenStore>,
+) -> Result<AppState, StartError> {
     let (url, db) = open_database(config).await?;
     tracing::info!(database = %url.redacted(), backend = url.backend_name(), "database ready");
     let key = ServerKey::load_or_create(config.secret_key.as_deref(), &config.data_dir)?;
@@ -95,7 +107,22 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
         session_max: time::Duration::hours(i64::from(config.session_max_hours.max(1))),
         trusted_proxies: config.trusted_proxies.clone(),
     };
-    Ok(AppState::new(db, key, app_config, leptos_options()))
+    // The verifier reads tokens from the database through its store; the state ties it to
+    // everything else.
+    let key = Arc::new(key);
+    let store = wrap(Arc::new(DbTokenStore::new(db.clone())));
+    let auth = Arc::new(AuthRuntime::new(
+        store,
+        key.clone(),
+        app::domain::timefmt::now,
+    ));
+    Ok(AppState::assemble(
+        db,
+        key,
+        app_config,
+        leptos_options(),
+        auth,
+    ))
 }
 
 /// The first process to start stores the key's fingerprint; later ones must match it.

@@ -9,6 +9,7 @@ use leptos::config::LeptosOptions;
 use super::crypto::ServerKey;
 use super::db::Db;
 use super::hashing::HashGate;
+use super::repo::token_store::DbTokenStore;
 use super::verifier::AuthRuntime;
 
 #[derive(Debug, Clone)]
@@ -39,7 +40,7 @@ impl AppConfig {
 
 pub struct StateInner {
     pub db: Db,
-    pub key: ServerKey,
+    pub key: Arc<ServerKey>,
     pub config: AppConfig,
     pub leptos_options: LeptosOptions,
     /// Token cache, usage batch and rate limits of this process.
@@ -52,13 +53,33 @@ pub struct StateInner {
 pub struct AppState(Arc<StateInner>);
 
 impl AppState {
+    /// The state over the database, with the verifier reading tokens from it.
     pub fn new(db: Db, key: ServerKey, config: AppConfig, leptos_options: LeptosOptions) -> Self {
+        let key = Arc::new(key);
+        let store = Arc::new(DbTokenStore::new(db.clone()));
+        let auth = Arc::new(AuthRuntime::new(
+            store,
+            key.clone(),
+            crate::domain::timefmt::now,
+        ));
+        Self::assemble(db, key, config, leptos_options, auth)
+    }
+
+    /// Ties the parts together (the server builds the verifier; tests may give it another
+    /// store).
+    pub fn assemble(
+        db: Db,
+        key: Arc<ServerKey>,
+        config: AppConfig,
+        leptos_options: LeptosOptions,
+        auth: Arc<AuthRuntime>,
+    ) -> Self {
         Self(Arc::new(StateInner {
             db,
             key,
             config,
             leptos_options,
-            auth: Arc::new(AuthRuntime::default()),
+            auth,
             hashing: HashGate::for_this_machine(),
         }))
     }
@@ -67,8 +88,8 @@ impl AppState {
     /// Abort the handles at shutdown, then call `flush_usage` once more.
     pub fn spawn_background(&self) -> Vec<tokio::task::JoinHandle<()>> {
         vec![
-            tokio::spawn(self.auth.clone().watch_epoch(self.db.clone())),
-            tokio::spawn(self.auth.clone().flush_usage_forever(self.db.clone())),
+            tokio::spawn(self.auth.clone().watch_epoch()),
+            tokio::spawn(self.auth.clone().flush_usage_forever()),
         ]
     }
 
@@ -91,7 +112,7 @@ impl AppState {
     }
 
     pub async fn flush_usage(&self) {
-        if let Err(e) = self.auth.usage.flush(&self.db).await {
+        if let Err(e) = self.auth.flush_usage().await {
             tracing::warn!(error = %e, "could not write token usage at shutdown");
         }
     }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use app::backend::auth::Principal;
 use app::backend::state::AppState;
+use app::backend::verifier::TokenStore;
 use app::domain::{Role, Sensitive};
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use reqwest::StatusCode;
@@ -161,7 +162,15 @@ impl TestApp {
         Self::start_with(db.config()).await
     }
 
-    pub async fn start_with(mut config: Config) -> Self {
+    pub async fn start_with(config: Config) -> Self {
+        Self::start_with_store(config, |store| store).await
+    }
+
+    /// The app with its verifier's token store wrapped by `wrap`.
+    pub async fn start_with_store(
+        mut config: Config,
+        wrap: impl FnOnce(Arc<dyn TokenStore>) -> Arc<dyn TokenStore>,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         // The port is only known now; the scheme a test asked for (https) is kept.
@@ -170,7 +179,7 @@ impl TestApp {
             .as_ref()
             .map_or("http".to_string(), |u| u.scheme().to_string());
         config.base_url = Some(url::Url::parse(&format!("{scheme}://{addr}/")).unwrap());
-        let state = server::startup::build_state(&config)
+        let state = server::startup::build_state_with_store(&config, wrap)
             .await
             .expect("state builds");
         let router = server::http::router(state.clone());

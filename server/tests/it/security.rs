@@ -1,8 +1,13 @@
 //! Security regressions (issue 10): each test fails on the code before its fix.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use app::backend::verifier::cache::CachedToken;
+use app::backend::verifier::usage::UsageBatch;
+use app::backend::verifier::TokenStore;
 use app::domain::Role;
+use app::errors::AppError;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -511,11 +516,51 @@ async fn parallel_wrong_passwords_verify_at_most_five(b: Backend) {
     app.stop().await;
 }
 
+type Hold = (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::sync::oneshot::Receiver<()>,
+);
+
+/// The real store, except that a test can hold the next token load open after it has read
+/// the database (before the verifier caches it): the window of the cache-fill race.
+struct HoldingStore {
+    inner: Arc<dyn TokenStore>,
+    hold: Arc<Mutex<Option<Hold>>>,
+}
+
+#[async_trait::async_trait]
+impl TokenStore for HoldingStore {
+    async fn epoch(&self) -> Result<i64, AppError> {
+        self.inner.epoch().await
+    }
+
+    async fn load(&self, public_id: &str) -> Result<Option<CachedToken>, AppError> {
+        let token = self.inner.load(public_id).await?;
+        let hold = self.hold.lock().unwrap().take();
+        if let Some((reached, release)) = hold {
+            let _ = reached.send(());
+            let _ = release.await;
+        }
+        Ok(token)
+    }
+
+    async fn write_usage(&self, batch: &UsageBatch) -> Result<(), AppError> {
+        self.inner.write_usage(batch).await
+    }
+}
+
 /// A token load that read the row just before a revocation committed must not leave the
 /// revoked token cached as valid.
 async fn revocation_during_a_cache_fill_is_not_cached(b: Backend) {
     let db = TestDb::new(b).await;
-    let app = TestApp::start(&db).await;
+    let hold: Arc<Mutex<Option<Hold>>> = Arc::default();
+    let app = {
+        let hold = hold.clone();
+        TestApp::start_with_store(db.config(), move |inner| {
+            Arc::new(HoldingStore { inner, hold })
+        })
+        .await
+    };
     let admin = app.user("admin@example.com", Role::Admin).await;
     let account = create_account(&admin, "ci_bot", "viewer").await;
     let (id, secret) = create_token(&admin, account, "deploy").await;
@@ -528,7 +573,9 @@ async fn revocation_during_a_cache_fill_is_not_cached(b: Backend) {
     );
     app.state.auth.invalidate();
 
-    let (reached, release) = app.state.auth.load_hold.hold_next();
+    let (reached_tx, reached) = tokio::sync::oneshot::channel();
+    let (release, release_rx) = tokio::sync::oneshot::channel();
+    *hold.lock().unwrap() = Some((reached_tx, release_rx));
     let first = {
         let url = app.url("/api/v1/whoami");
         let secret = secret.clone();

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use ipnet::IpNet;
 
-use crate::backend::auth::Subject;
+use crate::backend::principal::Subject;
 use crate::domain::token_format::TokenKind;
 use crate::domain::Role;
 use crate::model::RevokeReason;
