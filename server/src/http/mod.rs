@@ -60,6 +60,10 @@ pub fn router(state: AppState) -> Router {
             middleware::nojs::flash_outcome,
         ))
         .layer(from_fn(middleware::fn_errors::server_fn_errors))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::signed_in::login_page_when_signed_in,
+        ))
         .layer(sessions)
         .layer(from_fn_with_state(
             state.clone(),

@@ -28,6 +28,7 @@ backends!(
     password_hashing_is_bounded_and_overflow_gets_503,
     anonymous_failed_forms_leave_no_server_state,
     throttle_is_per_account_and_address_and_unlockable,
+    session_id_changes_at_sign_in_and_is_stored_hashed,
 );
 
 async fn whoami(app: &TestApp, secret: &str) -> (StatusCode, Value) {
@@ -41,13 +42,17 @@ async fn whoami(app: &TestApp, secret: &str) -> (StatusCode, Value) {
 }
 
 async fn raw_get(client: &Client, path: &str) -> reqwest::Response {
-    client
-        .http
-        .get(format!("{}{path}", client.base))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .expect("answered (the connection was not dropped)")
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        client
+            .http
+            .get(format!("{}{path}", client.base))
+            .header("accept", "text/html")
+            .send(),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("GET {path} did not answer"))
+    .expect("answered (the connection was not dropped)")
 }
 
 fn location(res: &reqwest::Response) -> Option<String> {
@@ -83,6 +88,7 @@ async fn next_redirect_never_leaves_the_site(b: Backend) {
             ("password", PASSWORD),
             ("next", "/\t/evil.example"),
         ])
+        .timeout(Duration::from_secs(30))
         .send()
         .await
         .expect("answered");
@@ -98,6 +104,7 @@ async fn next_redirect_never_leaves_the_site(b: Backend) {
             ("password", PASSWORD),
             ("next", "/\n/evil.example"),
         ])
+        .timeout(Duration::from_secs(30))
         .send()
         .await
         .expect("answered");
@@ -814,6 +821,37 @@ async fn throttle_is_per_account_and_address_and_unlockable(b: Backend) {
         )
         .await,
         1
+    );
+    app.stop().await;
+}
+
+/// ASVS 3.2.1 / 3.2.3 (kept): a new session id at every sign-in, and only its hash stored.
+async fn session_id_changes_at_sign_in_and_is_stored_hashed(b: Backend) {
+    let db = TestDb::new(b).await;
+    let app = TestApp::start(&db).await;
+    app.create_user("ada@example.com", Role::Viewer).await;
+    let client = app.client();
+    let (status, _) = client.login("ada@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::OK);
+    let first = client.session_cookie().expect("a session");
+    let (status, _) = client.login("ada@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::OK);
+    let second = client.session_cookie().expect("a session");
+    assert_ne!(first, second, "the id changes at sign-in");
+    assert!(!first.contains('\''));
+    assert_eq!(
+        count_sql(
+            &app.state,
+            &format!("SELECT COUNT(*) AS n FROM sessions WHERE id = '{second}'")
+        )
+        .await,
+        0,
+        "the id itself is not stored"
+    );
+    assert_eq!(
+        count_sql(&app.state, "SELECT COUNT(*) AS n FROM sessions").await,
+        1,
+        "the old id is gone"
     );
     app.stop().await;
 }
