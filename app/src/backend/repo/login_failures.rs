@@ -77,23 +77,7 @@ pub async fn account_summary(
         .await)
 }
 
-/// Failure times since `since`, newest first, for one e-mail address.
-pub async fn recent_for_email(
-    conn: &mut Conn<'_>,
-    email: &str,
-    since: i64,
-    limit: i64,
-) -> QueryResult<Vec<i64>> {
-    dispatch!(conn, |c| login_failures::table
-        .filter(login_failures::email.eq(email))
-        .filter(login_failures::at.gt(since))
-        .order(login_failures::at.desc())
-        .limit(limit)
-        .select(login_failures::at)
-        .load(c)
-        .await)
-}
-
+/// Failure times since `since`, newest first, from one address (throttling key).
 pub async fn recent_for_ip(
     conn: &mut Conn<'_>,
     ip: &str,
