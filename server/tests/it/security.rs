@@ -340,7 +340,9 @@ async fn hsts_when_the_base_url_is_https(b: Backend) {
         .map(|v| v.to_str().unwrap().to_string());
     assert_eq!(hsts.as_deref(), Some("max-age=31536000"));
     https.stop().await;
-    let http = TestApp::start(&db).await;
+    // A database of its own: the first app's SQLite pool may still be closing.
+    let plain_db = TestDb::new(b).await;
+    let http = TestApp::start(&plain_db).await;
     let res = reqwest::get(http.url("/healthz")).await.unwrap();
     assert!(!res.headers().contains_key("strict-transport-security"));
     http.stop().await;
