@@ -59,6 +59,15 @@ pub struct Config {
     )]
     pub session_idle_minutes: u32,
 
+    /// Sign a session out this many hours after sign-in, however busy it is.
+    #[arg(
+        long,
+        env = "KEYWARD_SESSION_MAX_HOURS",
+        default_value_t = 12,
+        global = true
+    )]
+    pub session_max_hours: u32,
+
     /// Log format.
     #[arg(long, env = "KEYWARD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
     pub log_format: LogFormat,
@@ -153,6 +162,11 @@ pub enum UserCommand {
         role: String,
         #[arg(long, default_value = "")]
         name: String,
+    },
+    /// Clear an account's failed sign-ins, so that it may sign in again at once (audited).
+    Unlock {
+        #[arg(long)]
+        email: String,
     },
 }
 

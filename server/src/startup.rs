@@ -2,14 +2,17 @@
 //! listener, background jobs, graceful shutdown.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use app::backend::crypto::{KeyError, ServerKey};
 use app::backend::db::migrate::{self, MigrationError};
 use app::backend::db::{ConnectError, DatabaseUrl, DatabaseUrlError, Db, PoolOptions};
 use app::backend::repo;
+use app::backend::repo::token_store::DbTokenStore;
 use app::backend::service::login;
 use app::backend::state::{AppConfig, AppState};
+use app::backend::verifier::{AuthRuntime, TokenStore};
 use leptos::config::LeptosOptions;
 
 use crate::config::Config;
@@ -43,10 +46,16 @@ pub enum StartError {
 /// Opens (and migrates) the configured database. Used by the server and every command.
 pub async fn open_database(config: &Config) -> Result<(DatabaseUrl, Db), StartError> {
     let url = DatabaseUrl::parse(&config.database_url())?;
-    if let DatabaseUrl::Sqlite(_) = url {
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
-            path: config.data_dir.display().to_string(),
-            source,
+    let sqlite = match &url {
+        DatabaseUrl::Sqlite(path) => Some(path.as_path()),
+        _ => None,
+    };
+    if sqlite.is_some() || config.secret_key.is_none() {
+        crate::data_dir::prepare(&config.data_dir, sqlite).map_err(|source| {
+            StartError::DataDir {
+                path: config.data_dir.display().to_string(),
+                source,
+            }
         })?;
     }
     let applied = migrate::run(&url).await?;
@@ -66,18 +75,54 @@ pub async fn open_database(config: &Config) -> Result<(DatabaseUrl, Db), StartEr
 
 /// Builds the shared state: database, key (checked against the database), settings.
 pub async fn build_state(config: &Config) -> Result<AppState, StartError> {
+    build_state_with_store(config, |store| store).await
+}
+
+/// `build_state`, with the verifier's token store passed through `wrap` first (tests wrap it
+/// to hold a load open at a chosen moment).
+pub async fn build_state_with_store(
+    config: &Config,
+    wrap: impl FnOnce(Arc<dyn TokenStore>) -> Arc<dyn TokenStore>,
+) -> Result<AppState, StartError> {
     let (url, db) = open_database(config).await?;
     tracing::info!(database = %url.redacted(), backend = url.backend_name(), "database ready");
     let key = ServerKey::load_or_create(config.secret_key.as_deref(), &config.data_dir)?;
     check_key(&db, &key).await?;
+    let sqlite = match &url {
+        DatabaseUrl::Sqlite(path) => Some(path.as_path()),
+        _ => None,
+    };
+    for (path, mode) in crate::data_dir::loose(&config.data_dir, sqlite) {
+        tracing::warn!(
+            path = %path.display(),
+            mode = format!("{mode:o}"),
+            "readable by other users of this machine: the data directory should be 0700 and its files 0600 (chmod 700 the directory, chmod 600 the files)"
+        );
+    }
     let base_url = config.base_url();
     let app_config = AppConfig {
         secure_cookies: base_url.scheme() == "https",
         base_url,
         session_idle: time::Duration::minutes(i64::from(config.session_idle_minutes.max(1))),
+        session_max: time::Duration::hours(i64::from(config.session_max_hours.max(1))),
         trusted_proxies: config.trusted_proxies.clone(),
     };
-    Ok(AppState::new(db, key, app_config, leptos_options()))
+    // The verifier reads tokens from the database through its store; the state ties it to
+    // everything else.
+    let key = Arc::new(key);
+    let store = wrap(Arc::new(DbTokenStore::new(db.clone())));
+    let auth = Arc::new(AuthRuntime::new(
+        store,
+        key.clone(),
+        app::domain::timefmt::now,
+    ));
+    Ok(AppState::assemble(
+        db,
+        key,
+        app_config,
+        leptos_options(),
+        auth,
+    ))
 }
 
 /// The first process to start stores the key's fingerprint; later ones must match it.
@@ -186,7 +231,8 @@ async fn housekeeping(state: AppState) {
         if let Err(e) = state.db.optimize(false).await {
             tracing::warn!(error = %e, "could not refresh query statistics");
         }
-        let before = app::backend::service::now() - app::domain::limits::LOGIN_WINDOW_SECS;
+        // The longest throttling window (the per-account hour) decides what may go.
+        let before = app::backend::service::now() - app::domain::limits::LOGIN_ACCOUNT_WINDOW_SECS;
         if let Ok(mut pooled) = state.db.get_writer().await {
             if let Err(e) =
                 repo::login_failures::delete_older_than(&mut pooled.conn(), before).await

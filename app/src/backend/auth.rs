@@ -14,93 +14,14 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
+pub use super::principal::{Principal, Subject, Via};
+
 use super::db::session_store::AUTH_KEY;
 use super::repo;
-use super::service::verify;
 use super::state::AppState;
 use crate::domain::Role;
 use crate::errors::AppError;
 use crate::model::CurrentUser;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Via {
-    Session,
-    Token {
-        token_id: i64,
-    },
-    /// `keyward …` on the server's own command line.
-    CommandLine,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Subject {
-    User { id: i64, email: String },
-    ServiceAccount { id: i64, name: String },
-    Operator,
-}
-
-/// An authenticated caller and the role it acts with right now.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    pub subject: Subject,
-    pub role: Role,
-    pub via: Via,
-    pub ip: Option<String>,
-    /// For the audit log: "ada@example.com", "ci_bot via token kwsa_AbCd1234", "local operator".
-    pub label: String,
-}
-
-impl Principal {
-    pub fn operator() -> Self {
-        Principal {
-            subject: Subject::Operator,
-            role: Role::Admin,
-            via: Via::CommandLine,
-            ip: None,
-            label: "local operator".into(),
-        }
-    }
-
-    pub fn user_id(&self) -> Option<i64> {
-        match self.subject {
-            Subject::User { id, .. } => Some(id),
-            _ => None,
-        }
-    }
-
-    /// Tokens can never manage tokens, accounts or users.
-    pub fn require_session(&self) -> Result<(), AppError> {
-        match self.via {
-            Via::Token { .. } => Err(AppError::SessionRequired),
-            Via::Session | Via::CommandLine => Ok(()),
-        }
-    }
-
-    /// Fails with a 403 carrying `message` unless `allowed`.
-    pub fn require(&self, allowed: bool, message: &str) -> Result<(), AppError> {
-        if allowed {
-            Ok(())
-        } else {
-            Err(AppError::forbidden(message))
-        }
-    }
-
-    pub fn actor_kind(&self) -> &'static str {
-        match self.via {
-            Via::Session => "user",
-            Via::Token { .. } => "token",
-            Via::CommandLine => "operator",
-        }
-    }
-
-    pub fn actor_id(&self) -> Option<i64> {
-        match (&self.subject, self.via) {
-            (_, Via::Token { token_id }) => Some(token_id),
-            (Subject::User { id, .. }, _) => Some(*id),
-            _ => None,
-        }
-    }
-}
 
 /// What the session cookie's record holds: which user, and their session epoch at sign-in
 /// (a password change, deactivation or removal bumps the epoch and so ends the session).
@@ -108,6 +29,10 @@ impl Principal {
 pub struct SessionAuth {
     pub user_id: i64,
     pub epoch: i64,
+    /// When the user signed in (Unix seconds): the session's absolute lifetime counts from
+    /// here. A record without it predates the limit and counts as expired.
+    #[serde(default)]
+    pub signed_in_at: i64,
 }
 
 /// The client address, put in the request extensions by the server's middleware (from the
@@ -162,7 +87,9 @@ pub async fn resolve(
             .headers
             .get(http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok());
-        return verify::authenticate(state, &token, ip, user_agent)
+        return state
+            .auth
+            .authenticate(&token, ip, user_agent)
             .await
             .map(Some);
     }
@@ -185,6 +112,12 @@ pub async fn session_principal(
     let Some(auth) = auth else {
         return Ok(None);
     };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let ends_at = auth.signed_in_at + state.config.session_max.whole_seconds();
+    if now >= ends_at {
+        let _ = session.flush().await;
+        return Ok(None);
+    }
     let mut pooled = state.db.get().await?;
     let user = repo::users::find(&mut pooled.conn(), auth.user_id).await?;
     let user = match user {
@@ -201,7 +134,7 @@ pub async fn session_principal(
             return Ok(None);
         }
     };
-    keep_alive(state, session).await;
+    keep_alive(state, session, ends_at).await;
     let role = Role::parse(&user.role).unwrap_or(Role::Viewer);
     Ok(Some(Principal {
         label: user.email.clone(),
@@ -217,12 +150,20 @@ pub async fn session_principal(
 
 /// Sessions expire after the idle timeout. Re-saving on every request would write to the
 /// database on every page view; re-saving once less than half the timeout is left keeps the
-/// idle semantics with at most one write per half-period.
-async fn keep_alive(state: &AppState, session: &Session) {
+/// idle semantics with at most one write per half-period. The record never outlives the
+/// absolute end (`ends_at`, Unix seconds).
+async fn keep_alive(state: &AppState, session: &Session, ends_at: i64) {
     let idle = state.config.session_idle;
-    let left = session.expiry_date() - time::OffsetDateTime::now_utc();
+    let now = time::OffsetDateTime::now_utc();
+    let left = session.expiry_date() - now;
     if left < idle / 2 {
-        session.set_expiry(Some(tower_sessions::Expiry::OnInactivity(idle)));
+        let end = time::OffsetDateTime::from_unix_timestamp(ends_at).unwrap_or(now);
+        let expiry = if now + idle > end {
+            tower_sessions::Expiry::AtDateTime(end)
+        } else {
+            tower_sessions::Expiry::OnInactivity(idle)
+        };
+        session.set_expiry(Some(expiry));
     }
 }
 
@@ -266,7 +207,14 @@ pub async fn sign_in(session: &Session, user_id: i64, epoch: i64) -> Result<(), 
         .await
         .map_err(|e| super::error_map::internal("session cycle", &e))?;
     session
-        .insert(AUTH_KEY, SessionAuth { user_id, epoch })
+        .insert(
+            AUTH_KEY,
+            SessionAuth {
+                user_id,
+                epoch,
+                signed_in_at: time::OffsetDateTime::now_utc().unix_timestamp(),
+            },
+        )
         .await
         .map_err(|e| super::error_map::internal("session insert", &e))?;
     Ok(())

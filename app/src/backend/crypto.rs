@@ -201,20 +201,23 @@ pub async fn hash_password(password: Sensitive) -> Result<String, String> {
 /// invited user who has not set a password yet) a dummy hash is checked instead, so the answer
 /// takes the same time either way.
 pub async fn verify_password(password: Sensitive, stored: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
-        let real = stored.is_some();
-        let phc = stored.unwrap_or_else(|| dummy_hash().to_string());
-        let ok = PasswordHash::new(&phc)
-            .map(|parsed| {
-                argon2()
-                    .verify_password(password.expose().as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false);
-        ok && real
-    })
-    .await
-    .unwrap_or(false)
+    tokio::task::spawn_blocking(move || verify_password_blocking(password, stored))
+        .await
+        .unwrap_or(false)
+}
+
+/// `verify_password` on the calling thread (for `HashGate::run`).
+pub fn verify_password_blocking(password: Sensitive, stored: Option<String>) -> bool {
+    let real = stored.is_some();
+    let phc = stored.unwrap_or_else(|| dummy_hash().to_string());
+    let ok = PasswordHash::new(&phc)
+        .map(|parsed| {
+            argon2()
+                .verify_password(password.expose().as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false);
+    ok && real
 }
 
 fn dummy_hash() -> &'static str {

@@ -8,6 +8,8 @@ use leptos::config::LeptosOptions;
 
 use super::crypto::ServerKey;
 use super::db::Db;
+use super::hashing::HashGate;
+use super::repo::token_store::DbTokenStore;
 use super::verifier::AuthRuntime;
 
 #[derive(Debug, Clone)]
@@ -18,6 +20,8 @@ pub struct AppConfig {
     pub secure_cookies: bool,
     /// Sessions end after this long without a request.
     pub session_idle: time::Duration,
+    /// Sessions end this long after sign-in, however busy (the absolute lifetime).
+    pub session_max: time::Duration,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
 }
@@ -36,24 +40,47 @@ impl AppConfig {
 
 pub struct StateInner {
     pub db: Db,
-    pub key: ServerKey,
+    pub key: Arc<ServerKey>,
     pub config: AppConfig,
     pub leptos_options: LeptosOptions,
     /// Token cache, usage batch and rate limits of this process.
     pub auth: Arc<AuthRuntime>,
+    /// Bounds concurrent password hashing (sign-in).
+    pub hashing: HashGate,
 }
 
 #[derive(Clone)]
 pub struct AppState(Arc<StateInner>);
 
 impl AppState {
+    /// The state over the database, with the verifier reading tokens from it.
     pub fn new(db: Db, key: ServerKey, config: AppConfig, leptos_options: LeptosOptions) -> Self {
+        let key = Arc::new(key);
+        let store = Arc::new(DbTokenStore::new(db.clone()));
+        let auth = Arc::new(AuthRuntime::new(
+            store,
+            key.clone(),
+            crate::domain::timefmt::now,
+        ));
+        Self::assemble(db, key, config, leptos_options, auth)
+    }
+
+    /// Ties the parts together (the server builds the verifier; tests may give it another
+    /// store).
+    pub fn assemble(
+        db: Db,
+        key: Arc<ServerKey>,
+        config: AppConfig,
+        leptos_options: LeptosOptions,
+        auth: Arc<AuthRuntime>,
+    ) -> Self {
         Self(Arc::new(StateInner {
             db,
             key,
             config,
             leptos_options,
-            auth: Arc::new(AuthRuntime::default()),
+            auth,
+            hashing: HashGate::for_this_machine(),
         }))
     }
 
@@ -61,8 +88,8 @@ impl AppState {
     /// Abort the handles at shutdown, then call `flush_usage` once more.
     pub fn spawn_background(&self) -> Vec<tokio::task::JoinHandle<()>> {
         vec![
-            tokio::spawn(self.auth.clone().watch_epoch(self.db.clone())),
-            tokio::spawn(self.auth.clone().flush_usage_forever(self.db.clone())),
+            tokio::spawn(self.auth.clone().watch_epoch()),
+            tokio::spawn(self.auth.clone().flush_usage_forever()),
         ]
     }
 
@@ -85,7 +112,7 @@ impl AppState {
     }
 
     pub async fn flush_usage(&self) {
-        if let Err(e) = self.auth.usage.flush(&self.db).await {
+        if let Err(e) = self.auth.flush_usage().await {
             tracing::warn!(error = %e, "could not write token usage at shutdown");
         }
     }

@@ -1,23 +1,39 @@
 //! Per-token IP allowlists: a list of CIDR ranges (IPv4 and IPv6). An empty list allows any
 //! address.
 
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use super::limits::MAX_CIDRS_PER_TOKEN;
+use super::limits::{MAX_ALLOWLIST_CHARS, MAX_CIDRS_PER_TOKEN};
 use super::FieldError;
 
 /// Parses the allowlist as typed in the form: one range per line or comma-separated. A bare
 /// address means just that address (/32 or /128). Returns the normalised text stored in the
 /// database (one canonical range per line).
 pub fn parse_allowlist(text: &str) -> Result<Vec<IpNet>, FieldError> {
+    // The caps come first: a huge paste is refused by its size, before any of it is parsed.
+    let too_many = || {
+        FieldError::new(
+            "allowed_cidrs",
+            format!("At most {MAX_CIDRS_PER_TOKEN} ranges per token."),
+        )
+    };
+    if text.len() > MAX_ALLOWLIST_CHARS {
+        return Err(too_many());
+    }
+    let items = || {
+        text.split([',', '\n', '\r', ' ', ';'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    if items().nth(MAX_CIDRS_PER_TOKEN).is_some() {
+        return Err(too_many());
+    }
     let mut nets = Vec::new();
-    for item in text
-        .split([',', '\n', '\r', ' ', ';'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+    let mut seen = HashSet::new();
+    for item in items() {
         let net = item
             .parse::<IpNet>()
             .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
@@ -28,15 +44,9 @@ pub fn parse_allowlist(text: &str) -> Result<Vec<IpNet>, FieldError> {
                 )
             })?;
         let net = net.trunc();
-        if !nets.contains(&net) {
+        if seen.insert(net) {
             nets.push(net);
         }
-    }
-    if nets.len() > MAX_CIDRS_PER_TOKEN {
-        return Err(FieldError::new(
-            "allowed_cidrs",
-            format!("At most {MAX_CIDRS_PER_TOKEN} ranges per token."),
-        ));
     }
     Ok(nets)
 }
@@ -102,5 +112,26 @@ mod tests {
         assert!(!allows(&nets, "2001:db9::1".parse().unwrap()));
         assert!(allows(&nets, "::ffff:10.9.9.9".parse().unwrap()));
         assert!(allows(&[], "8.8.8.8".parse().unwrap()));
+    }
+
+    #[test]
+    fn caps_apply_before_parsing() {
+        // 33 items, the last one garbage: refused for the count, not for the garbage (which
+        // shows the count was checked before anything was parsed).
+        let mut items = (0..32)
+            .map(|i| format!("10.0.{i}.0/24"))
+            .collect::<Vec<_>>();
+        items.push("banana".into());
+        let err = parse_allowlist(&items.join(",")).unwrap_err();
+        assert!(err.message.contains("At most"), "{}", err.message);
+        // Megabytes of input are refused by size straight away.
+        let huge = "10.0.0.1,".repeat(200_000);
+        let err = parse_allowlist(&huge).unwrap_err();
+        assert!(err.message.contains("At most"));
+        // Exactly at the cap is fine, duplicates included.
+        let ok = (0..32)
+            .map(|i| format!("10.0.{}.0/24", i % 4))
+            .collect::<Vec<_>>();
+        assert_eq!(parse_allowlist(&ok.join(",")).unwrap().len(), 4);
     }
 }

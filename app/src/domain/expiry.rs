@@ -183,6 +183,20 @@ pub fn sliding_days(expires_in: &str) -> Result<i64, FieldError> {
     }
 }
 
+/// The longest any token may live, in days: the organisation maximum, or the product's.
+pub fn lifetime_cap_days(org_max_days: Option<i64>) -> i64 {
+    org_max_days
+        .unwrap_or(MAX_LIFETIME_DAYS)
+        .clamp(1, MAX_LIFETIME_DAYS)
+}
+
+/// A sliding token's expiry after a use at `used_at`: N days later, but never past the
+/// maximum lifetime counted from its creation (or a busy token would live for ever). The
+/// usage writer applies the same rule in SQL (`verifier/usage.rs`).
+pub fn slide(used_at: i64, sliding_days: i64, created_at: i64, org_max_days: Option<i64>) -> i64 {
+    (used_at + sliding_days * DAY_SECS).min(created_at + lifetime_cap_days(org_max_days) * DAY_SECS)
+}
+
 /// Validates the Admin setting "maximum token lifetime" (empty means no maximum).
 pub fn parse_max_lifetime(text: &str) -> Result<Option<i64>, FieldError> {
     let text = text.trim();
@@ -289,5 +303,26 @@ mod tests {
         assert_eq!(parse_max_lifetime("90").unwrap(), Some(90));
         assert!(parse_max_lifetime("0").is_err());
         assert!(parse_max_lifetime("abc").is_err());
+    }
+
+    #[test]
+    fn sliding_never_passes_the_maximum_lifetime() {
+        let created = 1_000_000;
+        // Early on: N days after the use.
+        assert_eq!(
+            slide(created + DAY_SECS, 30, created, Some(90)),
+            created + 31 * DAY_SECS
+        );
+        // Near the end of the organisation's maximum: capped at creation + maximum.
+        assert_eq!(
+            slide(created + 80 * DAY_SECS, 30, created, Some(90)),
+            created + 90 * DAY_SECS
+        );
+        // No organisation maximum: the product's bound still applies.
+        assert_eq!(
+            slide(created + 3640 * DAY_SECS, 30, created, None),
+            created + MAX_LIFETIME_DAYS * DAY_SECS
+        );
+        assert_eq!(lifetime_cap_days(Some(20_000)), MAX_LIFETIME_DAYS);
     }
 }

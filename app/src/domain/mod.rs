@@ -3,12 +3,15 @@
 //! it is sent (the server always checks again).
 
 pub mod cidr;
+pub mod csv_cell;
 pub mod expiry;
 pub mod limits;
 pub mod names;
 pub mod policy;
+pub mod redirect;
 pub mod role;
 pub mod sensitive;
+pub mod throttle;
 pub mod timefmt;
 pub mod token_format;
 pub mod token_query;

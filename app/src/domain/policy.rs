@@ -48,6 +48,12 @@ pub fn can_manage_others_personal_tokens(caller: Role) -> bool {
     caller == Role::Admin
 }
 
+/// A personal token's secret is its owner's alone: nobody else may obtain one (by rotating it,
+/// say), Admins included. Revoking stays open to Admins, since it hands out nothing.
+pub fn can_obtain_personal_token_secret(caller_user_id: Option<i64>, owner_user_id: i64) -> bool {
+    caller_user_id == Some(owner_user_id)
+}
+
 /// What part of the organisation-wide token table a role sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenTableScope {
@@ -78,6 +84,13 @@ mod tests {
             assert_eq!(can_restore_tokens(role), admin);
             assert_eq!(can_manage_others_personal_tokens(role), admin);
         }
+    }
+
+    #[test]
+    fn only_the_owner_obtains_a_personal_token_secret() {
+        assert!(can_obtain_personal_token_secret(Some(7), 7));
+        assert!(!can_obtain_personal_token_secret(Some(8), 7));
+        assert!(!can_obtain_personal_token_secret(None, 7));
     }
 
     #[test]

@@ -34,8 +34,8 @@ pub async fn run(cli: Cli) -> ExitCode {
 async fn migrate(config: &crate::config::Config) -> Result<(), String> {
     let url =
         app::backend::db::DatabaseUrl::parse(&config.database_url()).map_err(|e| e.to_string())?;
-    if let app::backend::db::DatabaseUrl::Sqlite(_) = url {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| e.to_string())?;
+    if let app::backend::db::DatabaseUrl::Sqlite(path) = &url {
+        crate::data_dir::prepare(&config.data_dir, Some(path)).map_err(|e| e.to_string())?;
     }
     let applied = app::backend::db::migrate::run(&url)
         .await

@@ -1,7 +1,7 @@
 use std::io::{BufRead, IsTerminal};
 
 use app::backend::auth::Principal;
-use app::backend::service::team;
+use app::backend::service::{login, team};
 use app::domain::{Role, Sensitive};
 
 use crate::config::{Config, UserCommand};
@@ -39,6 +39,14 @@ pub async fn run(config: &Config, cmd: UserCommand) -> Result<(), String> {
                 user.role.label(),
                 state.config.link("/login")
             );
+            Ok(())
+        }
+        UserCommand::Unlock { email } => {
+            let state = super::state(config).await?;
+            let cleared = login::unlock(&state, &Principal::operator(), &email)
+                .await
+                .map_err(|e| e.to_string())?;
+            eprintln!("Cleared {cleared} failed sign-in(s) for {email}.");
             Ok(())
         }
     }

@@ -12,8 +12,8 @@ use http::HeaderValue;
 use app::backend::auth::{self, Principal};
 use app::backend::service::token_table;
 use app::backend::state::AppState;
-use app::domain::timefmt;
 use app::domain::token_query::TokenQuery;
+use app::domain::{csv_cell, timefmt};
 use app::errors::AppError;
 use app::model::TokenView;
 
@@ -43,6 +43,8 @@ fn time(ts: Option<i64>) -> String {
     ts.map(timefmt::iso).unwrap_or_default()
 }
 
+/// One row of the export. Every cell goes through `csv_cell::neutralise`: names, descriptions,
+/// owners and labels are typed by users, and no cell may open as a spreadsheet formula.
 pub fn record(t: &TokenView) -> [String; 16] {
     [
         t.id.to_string(),
@@ -64,6 +66,10 @@ pub fn record(t: &TokenView) -> [String; 16] {
         t.allowed_cidrs.replace('\n', " "),
         t.description.clone(),
     ]
+    .map(|cell| match csv_cell::neutralise(&cell) {
+        std::borrow::Cow::Borrowed(_) => cell,
+        std::borrow::Cow::Owned(safe) => safe,
+    })
 }
 
 fn to_csv(rows: &[TokenView], header: bool) -> Result<Bytes, AppError> {

@@ -55,8 +55,15 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             middleware::nojs::plain_form_posts,
         ))
-        .layer(from_fn(middleware::nojs::flash_outcome))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::nojs::flash_outcome,
+        ))
         .layer(from_fn(middleware::fn_errors::server_fn_errors))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::signed_in::login_page_when_signed_in,
+        ))
         .layer(sessions)
         .layer(from_fn_with_state(
             state.clone(),
@@ -66,7 +73,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             middleware::client_ip::client_ip,
         ))
-        .layer(from_fn(middleware::headers::security_headers))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::headers::security_headers,
+        ))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(
             TraceLayer::new_for_http()

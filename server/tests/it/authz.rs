@@ -222,6 +222,13 @@ fn rows() -> Vec<Row> {
             |f| vec![("id", f.my_token.clone())],
             [Unauth, Hidden, Hidden, Hidden, Ok, Unauth, Session],
         ),
+        // ... and even Admins never obtain a secret for it.
+        r(
+            false,
+            "tokens/rotate",
+            |f| vec![("id", f.my_token.clone()), ("grace", "none".into())],
+            [Unauth, Hidden, Hidden, Hidden, Denied, Unauth, Session],
+        ),
         r(
             false,
             "team/invite",

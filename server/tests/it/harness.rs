@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use app::backend::auth::Principal;
 use app::backend::state::AppState;
+use app::backend::verifier::TokenStore;
 use app::domain::{Role, Sensitive};
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use reqwest::StatusCode;
@@ -112,6 +113,7 @@ impl TestDb {
             listen: "127.0.0.1:0".parse().unwrap(),
             base_url: Some(url::Url::parse("http://127.0.0.1/").unwrap()),
             session_idle_minutes: 60,
+            session_max_hours: 12,
             log_format: LogFormat::Pretty,
             log_level: "warn".into(),
             secret_key: None,
@@ -160,11 +162,24 @@ impl TestApp {
         Self::start_with(db.config()).await
     }
 
-    pub async fn start_with(mut config: Config) -> Self {
+    pub async fn start_with(config: Config) -> Self {
+        Self::start_with_store(config, |store| store).await
+    }
+
+    /// The app with its verifier's token store wrapped by `wrap`.
+    pub async fn start_with_store(
+        mut config: Config,
+        wrap: impl FnOnce(Arc<dyn TokenStore>) -> Arc<dyn TokenStore>,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        config.base_url = Some(url::Url::parse(&format!("http://{addr}/")).unwrap());
-        let state = server::startup::build_state(&config)
+        // The port is only known now; the scheme a test asked for (https) is kept.
+        let scheme = config
+            .base_url
+            .as_ref()
+            .map_or("http".to_string(), |u| u.scheme().to_string());
+        config.base_url = Some(url::Url::parse(&format!("{scheme}://{addr}/")).unwrap());
+        let state = server::startup::build_state_with_store(&config, wrap)
             .await
             .expect("state builds");
         let router = server::http::router(state.clone());
@@ -334,6 +349,10 @@ impl Client {
         let (status, body) = self.get("me", &[]).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body
+    }
+
+    pub fn url_of(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
     }
 
     pub fn session_cookie(&self) -> Option<String> {

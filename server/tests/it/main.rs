@@ -10,5 +10,6 @@ mod foundation;
 mod fuzz;
 mod races;
 mod secrets;
+mod security;
 mod token_table;
 mod tokens;

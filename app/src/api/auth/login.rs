@@ -22,32 +22,4 @@ pub async fn login(
     Ok(())
 }
 
-/// Only local paths: an attacker's link must not bounce a fresh login to another site.
-pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(p)
-            if p.starts_with('/')
-                && !p.starts_with("//")
-                && !p.contains('\\')
-                && !p.starts_with("/login") =>
-        {
-            p.to_string()
-        }
-        _ => "/".to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn next_must_be_a_local_path() {
-        assert_eq!(safe_next(Some("/team")), "/team");
-        assert_eq!(safe_next(Some("//evil.example")), "/");
-        assert_eq!(safe_next(Some("https://evil.example")), "/");
-        assert_eq!(safe_next(Some("/\\evil")), "/");
-        assert_eq!(safe_next(Some("/login?next=/x")), "/");
-        assert_eq!(safe_next(None), "/");
-    }
-}
+pub use crate::domain::redirect::safe_next;

@@ -235,7 +235,9 @@ pub async fn update(
     state
         .auth_transaction(|conn| {
             Box::pin(async move {
-                let row = repo::find_live(conn, id).await?.ok_or_else(not_found)?;
+                let row = repo::find_live_for_update(conn, id)
+                    .await?
+                    .ok_or_else(not_found)?;
                 require_manage(&me, &row)?;
                 let old_role = role_of(&row);
                 if role != old_role {
@@ -292,7 +294,9 @@ pub async fn set_enabled(
     state
         .auth_transaction(|conn| {
             Box::pin(async move {
-                let row = repo::find_live(conn, id).await?.ok_or_else(not_found)?;
+                let row = repo::find_live_for_update(conn, id)
+                    .await?
+                    .ok_or_else(not_found)?;
                 require_manage(&me, &row)?;
                 if row.disabled_at.is_none() != enabled {
                     repo::set_disabled(conn, id, (!enabled).then_some(now), now).await?;
@@ -337,7 +341,9 @@ pub async fn delete(
     state
         .auth_transaction(|conn| {
             Box::pin(async move {
-                let row = repo::find_live(conn, id).await?.ok_or_else(not_found)?;
+                let row = repo::find_live_for_update(conn, id)
+                    .await?
+                    .ok_or_else(not_found)?;
                 require_manage(&me, &row)?;
                 if confirm != row.name {
                     return Err(AppError::invalid(

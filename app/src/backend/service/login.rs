@@ -9,8 +9,12 @@ use crate::backend::crypto;
 use crate::backend::repo::users::{NewUser, UserRow};
 use crate::backend::repo::{codes, login_failures, users};
 use crate::backend::state::AppState;
-use crate::domain::limits::{LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECS, SETUP_CODE_TTL_SECS};
+use crate::domain::limits::{
+    LOGIN_ACCOUNT_WINDOW_SECS, LOGIN_MAX_FAILURES, LOGIN_MAX_FAILURES_PER_ADDRESS,
+    LOGIN_WINDOW_SECS, SETUP_CODE_TTL_SECS,
+};
 use crate::domain::names::{normalize_email, validate_display_name, validate_new_password};
+use crate::domain::throttle;
 use crate::domain::{Role, Sensitive};
 use crate::errors::AppError;
 
@@ -41,35 +45,73 @@ pub async fn login(
         return Err(AppError::invalid("password", "Enter your password."));
     }
     let now = now();
-    let since = now - LOGIN_WINDOW_SECS;
-    {
-        let mut pooled = state.db.get().await?;
-        let mut conn = pooled.conn();
-        let by_email =
-            login_failures::recent_for_email(&mut conn, &email_key, since, LOGIN_MAX_FAILURES)
-                .await?;
-        let by_ip = login_failures::recent_for_ip(&mut conn, ip, since, LOGIN_MAX_FAILURES).await?;
-        let retry_at = [by_email, by_ip]
-            .iter()
-            .filter(|times| times.len() as i64 >= LOGIN_MAX_FAILURES)
-            // the oldest of the last N failures leaves the window first
-            .filter_map(|times| times.last().map(|t| t + LOGIN_WINDOW_SECS))
-            .max();
-        if let Some(at) = retry_at {
-            return Err(AppError::Throttled {
-                retry_after_secs: (at - now).max(1),
-            });
-        }
-    }
+    let addr = throttle::address_key(ip);
+    // The attempt is reserved (recorded as a failure) in the same transaction that checks the
+    // throttle, before any password is looked at: concurrent attempts cannot all pass a
+    // check that each of them made before the others were recorded.
+    let reservation = {
+        let (email_key, addr) = (email_key.clone(), addr.clone());
+        state
+            .db
+            .transaction(|conn| {
+                Box::pin(async move {
+                    login_failures::lock(conn, &email_key, &addr).await?;
+                    let since = now - LOGIN_WINDOW_SECS;
+                    let (account_count, account_last) = login_failures::account_summary(
+                        conn,
+                        &email_key,
+                        now - LOGIN_ACCOUNT_WINDOW_SECS,
+                    )
+                    .await?;
+                    let failures = throttle::Failures {
+                        pair: login_failures::recent_for_pair(
+                            conn,
+                            &email_key,
+                            &addr,
+                            since,
+                            LOGIN_MAX_FAILURES,
+                        )
+                        .await?,
+                        address: login_failures::recent_for_ip(
+                            conn,
+                            &addr,
+                            since,
+                            LOGIN_MAX_FAILURES_PER_ADDRESS,
+                        )
+                        .await?,
+                        account_count,
+                        account_last,
+                    };
+                    throttle::check(&failures, now)
+                        .map_err(|retry_after_secs| AppError::Throttled { retry_after_secs })?;
+                    Ok::<_, AppError>(login_failures::insert(conn, &email_key, &addr, now).await?)
+                })
+            })
+            .await?
+    };
     let user = {
         let mut pooled = state.db.get().await?;
         users::find_live_by_email(&mut pooled.conn(), &email_key).await?
     };
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-    let password_ok = crypto::verify_password(password, stored).await;
+    let password_ok = match state
+        .hashing
+        .run(move || crypto::verify_password_blocking(password, stored))
+        .await
+    {
+        Ok(ok) => ok,
+        Err(_busy) => {
+            // Not an attempt: nothing was checked. Give the reservation back.
+            let mut pooled = state.db.get_writer().await?;
+            login_failures::delete(&mut pooled.conn(), reservation).await?;
+            return Err(AppError::Unavailable);
+        }
+    };
     match user {
         Some(user) if password_ok => {
             if user.deactivated_at.is_some() {
+                let mut pooled = state.db.get_writer().await?;
+                login_failures::delete(&mut pooled.conn(), reservation).await?;
                 return Err(AppError::forbidden(
                     "This account has been deactivated. Ask an Admin to reactivate it.",
                 ));
@@ -99,13 +141,13 @@ pub async fn login(
                 .await
         }
         _ => {
-            let email_label = email_key.chars().take(254).collect::<String>();
+            // The reservation stays: it is this failure.
+            let email_label = email_key;
             let ip = ip.to_string();
             state
                 .db
                 .transaction(|conn| {
                     Box::pin(async move {
-                        login_failures::insert(conn, &email_label, &ip, now).await?;
                         audit::record_anonymous(
                             conn,
                             &email_label,
@@ -129,6 +171,38 @@ pub async fn login(
             })
         }
     }
+}
+
+/// Clears an account's sign-in failures (`keyward user unlock`), audited. Returns how many
+/// were cleared.
+pub async fn unlock(state: &AppState, me: &Principal, email: &str) -> Result<usize, AppError> {
+    let email_key = email.trim().to_lowercase();
+    if email_key.is_empty() {
+        return Err(AppError::invalid("email", "Enter the e-mail address."));
+    }
+    let me = me.clone();
+    state
+        .db
+        .transaction(|conn| {
+            Box::pin(async move {
+                let user = users::find_live_by_email(conn, &email_key).await?;
+                let cleared = login_failures::clear_email(conn, &email_key).await?;
+                audit::record(
+                    conn,
+                    &me,
+                    action::USER_UNLOCK,
+                    Target {
+                        kind: "user",
+                        id: user.as_ref().map(|u| u.id),
+                        label: &email_key,
+                    },
+                    json!({ "failures_cleared": cleared }),
+                )
+                .await?;
+                Ok::<_, AppError>(cleared)
+            })
+        })
+        .await
 }
 
 pub fn principal_for(user: &UserRow, ip: Option<&str>) -> Principal {

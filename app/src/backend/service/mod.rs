@@ -8,7 +8,6 @@ pub mod settings;
 pub mod team;
 pub mod token_table;
 pub mod tokens;
-pub mod verify;
 
 pub fn now() -> i64 {
     crate::domain::timefmt::now()

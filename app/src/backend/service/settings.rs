@@ -4,8 +4,8 @@ use serde_json::json;
 
 use super::audit::{self, action, Target};
 use super::now;
-use crate::backend::auth::Principal;
 use crate::backend::db::Conn;
+use crate::backend::principal::Principal;
 use crate::backend::repo::settings as repo;
 use crate::backend::state::AppState;
 use crate::domain::expiry::parse_max_lifetime;

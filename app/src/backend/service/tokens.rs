@@ -658,6 +658,12 @@ pub async fn rotate(
                 let t = load(conn, id).await?;
                 require_manage_token(&me, &t)?;
                 let row = &t.0;
+                if let Some(owner) = row.user_id {
+                    me.require(
+                        policy::can_obtain_personal_token_secret(me.user_id(), owner),
+                        "Only its owner can rotate a personal token. You can revoke it.",
+                    )?;
+                }
                 if row.revoked_at.is_some() {
                     return Err(AppError::limit(
                         "This token is revoked; restore it or create a new one.",
@@ -703,6 +709,7 @@ pub async fn report_leaked(
     reporter_ip: Option<&str>,
 ) -> Result<usize, AppError> {
     let mut matched = Vec::new();
+    let now = now();
     {
         let mut pooled = state.db.get().await?;
         let mut conn = pooled.conn();
@@ -715,10 +722,13 @@ pub async fn report_leaked(
             };
             let hash = state.key.keyed_hash(parsed.body.as_bytes());
             let current = crate::backend::crypto::hashes_equal(&hash, &row.secret_hash);
-            let previous = row
-                .previous_secret_hash
-                .as_deref()
-                .is_some_and(|h| crate::backend::crypto::hashes_equal(&hash, h));
+            // Past its grace the old secret opens nothing and is no longer this token's: a
+            // report of it must not revoke the current secret.
+            let previous = row.previous_secret_expires_at.is_some_and(|at| at > now)
+                && row
+                    .previous_secret_hash
+                    .as_deref()
+                    .is_some_and(|h| crate::backend::crypto::hashes_equal(&hash, h));
             if (current || previous) && row.revoke_reason.as_deref() != Some("leaked") {
                 matched.push((row.id, row.display_prefix, row.name));
             }
@@ -728,7 +738,6 @@ pub async fn report_leaked(
         return Ok(0);
     }
     let ip = reporter_ip.map(str::to_string);
-    let now = now();
     state
         .auth_transaction(|conn| {
             Box::pin(async move {

@@ -1,11 +1,11 @@
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use ipnet::IpNet;
 
-use crate::backend::auth::Subject;
+use crate::backend::principal::Subject;
 use crate::domain::token_format::TokenKind;
 use crate::domain::Role;
 use crate::model::RevokeReason;
@@ -37,8 +37,20 @@ pub struct CachedToken {
 /// More entries than this and the cache starts over (it refills from the database).
 const MAX_ENTRIES: usize = 100_000;
 
+/// What a token load saw before it read the database: the cache's generation (bumped by every
+/// local invalidation) and the database's auth epoch. A load whose tag no longer matches when
+/// it finishes raced a change and must not be cached: it may hold a row read just before a
+/// revocation committed (the cache-fill race).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadTag {
+    pub generation: u64,
+    pub epoch: i64,
+}
+
 pub struct TokenCache {
     entries: RwLock<HashMap<String, Arc<CachedToken>>>,
+    /// Changed (under the entries' write lock) whenever the entries are dropped.
+    generation: AtomicU64,
     epoch: AtomicI64,
     /// Milliseconds since `started` at which the epoch was last confirmed.
     confirmed_at_ms: AtomicI64,
@@ -49,6 +61,7 @@ impl Default for TokenCache {
     fn default() -> Self {
         Self {
             entries: RwLock::default(),
+            generation: AtomicU64::new(0),
             epoch: AtomicI64::new(i64::MIN),
             confirmed_at_ms: AtomicI64::new(i64::MIN / 2),
             started: Instant::now(),
@@ -74,17 +87,34 @@ impl TokenCache {
         self.entries.read().ok()?.get(public_id).cloned()
     }
 
-    pub fn insert(&self, public_id: &str, token: Arc<CachedToken>) {
-        if let Ok(mut map) = self.entries.write() {
-            if map.len() >= MAX_ENTRIES {
-                map.clear();
-            }
-            map.insert(public_id.to_string(), token);
+    /// Taken before a load reads the auth epoch (and then the token).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Caches a loaded token, unless something changed since the load began: a local
+    /// invalidation, or an auth epoch other than the one read before the load. Checked under
+    /// the write lock that `clear` takes, so a clear either precedes the check or removes the
+    /// entry afterwards.
+    pub fn insert(&self, public_id: &str, token: Arc<CachedToken>, tag: LoadTag) -> bool {
+        let Ok(mut map) = self.entries.write() else {
+            return false;
+        };
+        if self.generation.load(Ordering::Acquire) != tag.generation
+            || self.epoch.load(Ordering::Acquire) != tag.epoch
+        {
+            return false;
         }
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(public_id.to_string(), token);
+        true
     }
 
     pub fn clear(&self) {
         if let Ok(mut map) = self.entries.write() {
+            self.generation.fetch_add(1, Ordering::AcqRel);
             map.clear();
         }
     }
@@ -133,21 +163,46 @@ mod tests {
         })
     }
 
+    fn tag(cache: &TokenCache, epoch: i64) -> LoadTag {
+        LoadTag {
+            generation: cache.generation(),
+            epoch,
+        }
+    }
+
     #[test]
     fn entries_are_used_only_after_a_recent_epoch_confirmation() {
         let cache = TokenCache::default();
-        cache.insert("a", token());
+        cache.insert("a", token(), tag(&cache, 5));
         assert!(cache.get("a").is_none(), "never confirmed: bypassed");
         cache.observe_epoch(5);
-        cache.insert("a", token());
+        assert!(cache.insert("a", token(), tag(&cache, 5)));
         assert!(cache.get("a").is_some());
+    }
+
+    #[test]
+    fn a_load_that_raced_a_change_is_not_cached() {
+        let cache = TokenCache::default();
+        cache.observe_epoch(1);
+        // A local revocation commits while the load is in flight.
+        let before = tag(&cache, 1);
+        cache.clear();
+        assert!(!cache.insert("a", token(), before));
+        // Another process's revocation: the epoch moved on (seen by the poller or not yet).
+        let before = tag(&cache, 1);
+        cache.observe_epoch(2);
+        assert!(!cache.insert("a", token(), before));
+        // The load read an epoch the poller has not seen yet.
+        assert!(!cache.insert("a", token(), tag(&cache, 3)));
+        assert!(cache.is_empty());
+        assert!(cache.insert("a", token(), tag(&cache, 2)));
     }
 
     #[test]
     fn a_new_epoch_drops_everything() {
         let cache = TokenCache::default();
         cache.observe_epoch(1);
-        cache.insert("a", token());
+        cache.insert("a", token(), tag(&cache, 1));
         cache.observe_epoch(1);
         assert_eq!(cache.len(), 1, "same epoch keeps entries");
         cache.observe_epoch(2);

@@ -1,7 +1,10 @@
-//! What makes bearer verification fast without making it stale:
-//! - `cache`: token id → everything needed to decide, dropped whenever the database's auth
-//!   epoch moves (polled every 200 ms) and not trusted at all when the last successful poll is
-//!   more than a second old;
+//! Bearer verification, fast without being stale. The verifier owns everything it decides
+//! with and depends only on a `TokenStore` (implemented over the database in
+//! `repo::token_store`), a clock and the server key:
+//! - `verify`: the checks, in order;
+//! - `cache`: token id → everything needed to decide, dropped whenever the store's auth epoch
+//!   moves (polled every 200 ms) and not trusted at all when the last successful poll is more
+//!   than a second old; a load that raced a change is never cached;
 //! - `usage`: last-used time, IP and user agent, and per-minute request counts for the audit
 //!   log, kept in memory and written in batches (never a write per request);
 //! - `rate`: per-token requests-per-minute limits, counted in this process.
@@ -9,15 +12,19 @@
 pub mod cache;
 pub mod rate;
 pub mod usage;
+pub mod verify;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use self::cache::TokenCache;
+use async_trait::async_trait;
+
+use self::cache::{CachedToken, TokenCache};
 use self::rate::RateLimiter;
-use self::usage::UsageRecorder;
-use super::db::Db;
-use super::repo::epoch;
+use self::usage::{UsageBatch, UsageRecorder};
+pub use self::verify::{Purpose, Verified};
+use super::crypto::ServerKey;
+use crate::errors::AppError;
 
 /// How often each process checks the auth epoch.
 pub const EPOCH_POLL: Duration = Duration::from_millis(200);
@@ -26,16 +33,41 @@ pub const MAX_STALENESS: Duration = Duration::from_secs(1);
 /// How often usage is written.
 pub const USAGE_FLUSH: Duration = Duration::from_secs(20);
 
-#[derive(Default)]
+/// What the verifier needs from storage, and nothing more.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// The auth epoch: bumped in the same transaction as any change cached tokens depend on.
+    async fn epoch(&self) -> Result<i64, AppError>;
+    /// One token and its owner, by public id.
+    async fn load(&self, public_id: &str) -> Result<Option<CachedToken>, AppError>;
+    /// Writes a usage batch (last uses, sliding expiries, per-minute audit events) at once.
+    async fn write_usage(&self, batch: &UsageBatch) -> Result<(), AppError>;
+}
+
 pub struct AuthRuntime {
     pub cache: TokenCache,
     pub usage: UsageRecorder,
     pub limits: RateLimiter,
     /// Public leak reports, per client IP.
     pub leak_reports: RateLimiter<String>,
+    store: Arc<dyn TokenStore>,
+    key: Arc<ServerKey>,
+    clock: fn() -> i64,
 }
 
 impl AuthRuntime {
+    pub fn new(store: Arc<dyn TokenStore>, key: Arc<ServerKey>, clock: fn() -> i64) -> Self {
+        Self {
+            cache: TokenCache::default(),
+            usage: UsageRecorder::default(),
+            limits: RateLimiter::default(),
+            leak_reports: RateLimiter::default(),
+            store,
+            key,
+            clock,
+        }
+    }
+
     /// Called by this process right after it changed something tokens depend on: it sees the
     /// change at once; other processes see it at their next epoch poll.
     pub fn invalidate(&self) {
@@ -43,32 +75,33 @@ impl AuthRuntime {
     }
 
     /// Polls the epoch forever.
-    pub async fn watch_epoch(self: Arc<Self>, db: Db) {
+    pub async fn watch_epoch(self: Arc<Self>) {
         let mut tick = tokio::time::interval(EPOCH_POLL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let current = match db.get().await {
-                Ok(mut pooled) => epoch::get(&mut pooled.conn()).await.ok(),
-                Err(_) => None,
-            };
-            match current {
-                Some(e) => self.cache.observe_epoch(e),
-                None => tracing::debug!(
+            match self.store.epoch().await {
+                Ok(e) => self.cache.observe_epoch(e),
+                Err(_) => tracing::debug!(
                     "auth epoch poll failed; the token cache is bypassed until it succeeds"
                 ),
             }
         }
     }
 
+    /// Writes what usage has been recorded.
+    pub async fn flush_usage(&self) -> Result<usize, AppError> {
+        self.usage.flush(self.store.as_ref()).await
+    }
+
     /// Writes usage every few seconds (sooner when a lot piles up), forever.
-    pub async fn flush_usage_forever(self: Arc<Self>, db: Db) {
+    pub async fn flush_usage_forever(self: Arc<Self>) {
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(USAGE_FLUSH) => {},
                 _ = self.usage.wanted() => {},
             }
-            if let Err(e) = self.usage.flush(&db).await {
+            if let Err(e) = self.flush_usage().await {
                 tracing::warn!(error = %e, "could not write token usage; will retry");
             }
         }

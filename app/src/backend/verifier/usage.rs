@@ -1,19 +1,14 @@
-//! Token usage, written behind: verification only touches memory; a background task writes
-//! the batch every few seconds (and at shutdown). Per token it keeps the latest use (time, IP,
-//! user agent) and, for the audit log, a count of requests per minute: the log gets one
-//! `token.api_use` event per token per minute with the number of requests.
+//! Token usage, written behind: verification only touches memory; a background task hands
+//! the batch to the store every few seconds (and at shutdown). Per token it keeps the latest
+//! use (time, IP, user agent) and, for the audit log, a count of requests per minute: the log
+//! gets one `token.api_use` event per token per minute with the number of requests.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use diesel::sql_types::{BigInt, Nullable, Text};
-use diesel_async::RunQueryDsl;
-use serde_json::json;
 use tokio::sync::Notify;
 
-use crate::backend::db::{Conn, Db};
-use crate::backend::repo::audit::{self, NewAuditEvent};
-use crate::backend::service::audit::action;
+use super::TokenStore;
 use crate::errors::AppError;
 
 /// Flush early when this many tokens have pending usage.
@@ -21,29 +16,30 @@ const FLUSH_SOON_AT: usize = 10_000;
 const UA_MAX: usize = 200;
 
 #[derive(Debug, Clone)]
-struct LastUse {
-    at: i64,
-    ip: Option<String>,
-    user_agent: Option<String>,
+pub struct LastUse {
+    pub at: i64,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 #[derive(Debug, Clone)]
-struct MinuteCount {
-    requests: i64,
-    actor: String,
-    target: String,
-    ip: Option<String>,
+pub struct MinuteCount {
+    pub requests: i64,
+    pub actor: String,
+    pub target: String,
+    pub ip: Option<String>,
 }
 
-#[derive(Default)]
-struct Batch {
-    last: HashMap<i64, LastUse>,
-    minutes: HashMap<(i64, i64), MinuteCount>,
+/// What a flush writes: per token its latest use, and per (token, minute) a request count.
+#[derive(Debug, Clone, Default)]
+pub struct UsageBatch {
+    pub last: HashMap<i64, LastUse>,
+    pub minutes: HashMap<(i64, i64), MinuteCount>,
 }
 
 #[derive(Default)]
 pub struct UsageRecorder {
-    batch: Mutex<Batch>,
+    batch: Mutex<UsageBatch>,
     flush_soon: Notify,
 }
 
@@ -97,9 +93,9 @@ impl UsageRecorder {
         self.batch.lock().map(|b| b.last.len()).unwrap_or(0)
     }
 
-    /// Writes everything recorded so far in one transaction. On failure the batch is put
-    /// back (merged with whatever arrived meanwhile) for the next attempt.
-    pub async fn flush(&self, db: &Db) -> Result<usize, AppError> {
+    /// Hands everything recorded so far to the store, in one transaction. On failure the
+    /// batch is put back (merged with whatever arrived meanwhile) for the next attempt.
+    pub async fn flush(&self, store: &dyn TokenStore) -> Result<usize, AppError> {
         let batch = match self.batch.lock() {
             Ok(mut b) => std::mem::take(&mut *b),
             Err(_) => return Ok(0),
@@ -108,38 +104,7 @@ impl UsageRecorder {
             return Ok(0);
         }
         let written = batch.last.len();
-        let last = batch.last.clone();
-        let minutes = batch.minutes.clone();
-        let result = db
-            .transaction(|conn| {
-                Box::pin(async move {
-                    for (id, u) in &last {
-                        write_last_use(conn, *id, u).await?;
-                    }
-                    for ((id, minute), m) in &minutes {
-                        let details = json!({ "requests": m.requests, "minute": crate::domain::timefmt::iso(*minute) }).to_string();
-                        audit::insert(
-                            conn,
-                            &NewAuditEvent {
-                                at: *minute,
-                                actor_kind: "token",
-                                actor_id: Some(*id),
-                                actor_label: &m.actor,
-                                action: action::TOKEN_API_USE,
-                                target_kind: "token",
-                                target_id: Some(*id),
-                                target_label: &m.target,
-                                ip: m.ip.as_deref(),
-                                details: &details,
-                            },
-                        )
-                        .await?;
-                    }
-                    Ok::<_, AppError>(())
-                })
-            })
-            .await;
-        if let Err(e) = result {
+        if let Err(e) = store.write_usage(&batch).await {
             if let Ok(mut current) = self.batch.lock() {
                 for (id, u) in batch.last {
                     let keep = current.last.get(&id).is_none_or(|newer| newer.at < u.at);
@@ -159,30 +124,4 @@ impl UsageRecorder {
         }
         Ok(written)
     }
-}
-
-/// Newer uses only; a sliding-expiry token's expiry moves to N days after this use.
-async fn write_last_use(conn: &mut Conn<'_>, id: i64, u: &LastUse) -> Result<(), AppError> {
-    const SQLITE: &str = "UPDATE tokens SET last_used_at = ?, last_used_ip = ?, last_used_user_agent = ?, \
-         expires_at = CASE WHEN sliding_days IS NULL THEN expires_at ELSE ? + sliding_days * 86400 END \
-         WHERE id = ? AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= ?)";
-    const POSTGRES: &str = "UPDATE tokens SET last_used_at = $1, last_used_ip = $2, last_used_user_agent = $3, \
-         expires_at = CASE WHEN sliding_days IS NULL THEN expires_at ELSE $4 + sliding_days * 86400 END \
-         WHERE id = $5 AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= $6)";
-    macro_rules! query {
-        ($sql:expr) => {
-            diesel::sql_query($sql)
-                .bind::<BigInt, _>(u.at)
-                .bind::<Nullable<Text>, _>(u.ip.as_deref())
-                .bind::<Nullable<Text>, _>(u.user_agent.as_deref())
-                .bind::<BigInt, _>(u.at)
-                .bind::<BigInt, _>(id)
-                .bind::<BigInt, _>(u.at)
-        };
-    }
-    match conn {
-        Conn::Sqlite(c) => query!(SQLITE).execute(*c).await?,
-        Conn::Pg(c) => query!(POSTGRES).execute(*c).await?,
-    };
-    Ok(())
 }

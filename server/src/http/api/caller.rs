@@ -8,8 +8,8 @@ use http::request::Parts;
 use http::HeaderValue;
 
 use app::backend::auth::client_ip;
-use app::backend::service::verify::{self, Purpose, Verified};
 use app::backend::state::AppState;
+use app::backend::verifier::{Purpose, Verified};
 use app::errors::AppError;
 
 /// An API error: the status and headers `AppError` calls for, and its JSON.
@@ -62,8 +62,10 @@ impl FromRequestParts<AppState> for ApiCaller {
             .headers
             .get(http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok());
-        let verified =
-            verify::verify(state, token, client_ip(parts), user_agent, Purpose::Request).await?;
+        let verified = state
+            .auth
+            .verify(token, client_ip(parts), user_agent, Purpose::Request)
+            .await?;
         Ok(ApiCaller(verified))
     }
 }

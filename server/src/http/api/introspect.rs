@@ -4,8 +4,8 @@ use axum::extract::{FromRequest, Request, State};
 use axum::{Form, Json};
 
 use app::backend::auth::Subject;
-use app::backend::service::verify::{self, Purpose};
 use app::backend::state::AppState;
+use app::backend::verifier::Purpose;
 use app::domain::cidr::allows;
 use app::domain::Role;
 use app::errors::AppError;
@@ -55,14 +55,15 @@ pub async fn introspect(
         ),
         None => None,
     };
-    let Ok(checked) = verify::verify(
-        &state,
-        &body.token,
-        client_ip,
-        Some("introspection"),
-        Purpose::Introspection,
-    )
-    .await
+    let Ok(checked) = state
+        .auth
+        .verify(
+            &body.token,
+            client_ip,
+            Some("introspection"),
+            Purpose::Introspection,
+        )
+        .await
     else {
         return Ok(Json(IntrospectionResponse::inactive()));
     };

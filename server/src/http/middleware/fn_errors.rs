@@ -46,6 +46,12 @@ pub fn apply(parts: &mut http::response::Parts, error: &AppError) {
             parts.headers.insert(RETRY_AFTER, v);
         }
     }
+    // Overloaded (password hashing at capacity, say): worth retrying in a moment.
+    if let AppError::Unavailable = error {
+        parts
+            .headers
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    }
     if parts.status == StatusCode::UNAUTHORIZED {
         let value = format!("Bearer realm=\"keyward\", error=\"{}\"", error.code());
         if let Ok(v) = HeaderValue::from_str(&value) {

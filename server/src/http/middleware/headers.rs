@@ -1,7 +1,7 @@
 //! Security headers on every response. Pages set their own nonce-based Content Security
 //! Policy (see `app::backend::csp`); everything else gets a policy that allows nothing.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::header::{
@@ -10,7 +10,12 @@ use http::header::{
 };
 use http::HeaderValue;
 
-pub async fn security_headers(req: Request, next: Next) -> Response {
+use app::backend::state::AppState;
+
+/// A year, the value HSTS preload lists ask for at least.
+const HSTS: &str = "max-age=31536000";
+
+pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let is_asset = req.uri().path().starts_with("/pkg/");
     let is_page_get = req.method() == http::Method::GET && !req.uri().path().starts_with("/api/");
     let mut res = next.run(req).await;
@@ -36,6 +41,14 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         h.insert(
             CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+    }
+    // Served over https (the base URL says so): browsers must never fall back to http, where
+    // a network attacker could strip the `Secure` session cookie's protection.
+    if state.config.secure_cookies {
+        h.insert(
+            http::header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
         );
     }
     // Pages and API answers carry account data (and once, a secret): never cache them.

@@ -7,25 +7,57 @@
 //!   (post/redirect/get, so a reload does not post again);
 //! - success of a one-time endpoint (a new token's secret, a set-password link): the page the
 //!   form was on is rendered once more, with the answer in it, and not cached;
-//! - failure: the outcome is kept in the session and the browser is sent back to the page
-//!   (303), which then shows the error beside the field at fault and the fields refilled
-//!   (never passwords), once; a reload shows the plain page.
+//! - failure of a signed-in user: the outcome is kept in the session and the browser is sent
+//!   back to the page (303), which then shows the error beside the field at fault and the
+//!   fields refilled (never passwords), once; a reload shows the plain page;
+//! - failure of an anonymous visitor (the login and setup forms): the same, but the outcome
+//!   travels in a short-lived signed cookie instead of the session. A session would let
+//!   anyone write a database row per failed post (and fill the database); this way an
+//!   anonymous post leaves nothing on the server.
+//!
+//! Echoed values are bounded (`ECHO_FIELD_LIMIT`, `ECHO_TOTAL_LIMIT`): every real field is
+//! far shorter, and a session never carries more than a few KiB of echo.
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, REFERER};
+use http::header::{
+    ACCEPT, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, REFERER, SET_COOKIE,
+};
 use http::{HeaderValue, Method, StatusCode};
 use leptos::prelude::provide_context;
 
 use app::api::{ONE_TIME_ENDPOINTS, PREFIX};
+use app::backend::auth::SessionAuth;
+use app::backend::db::session_store::AUTH_KEY;
 use app::backend::state::AppState;
 use app::components::form::{NoJsOutcome, FLASH_KEY, NEVER_ECHOED};
 use app::errors::AppError;
 
 const FORM_LIMIT: usize = 64 * 1024;
 const RESULT_LIMIT: usize = 4 * 1024 * 1024;
+/// The longest field a form has is an IP allowlist (2 KiB); longer values are not echoed.
+const ECHO_FIELD_LIMIT: usize = 4 * 1024;
+const ECHO_TOTAL_LIMIT: usize = 8 * 1024;
+/// An anonymous outcome rides in a cookie, which must stay well under 4 KiB.
+const ANONYMOUS_ECHO_LIMIT: usize = 512;
+const COOKIE_VALUE_LIMIT: usize = 3 * 1024;
+pub const FLASH_COOKIE: &str = "keyward_flash";
+
+/// The fields to refill: never passwords, never oversized, and a bounded total.
+fn echo_values(form: &[u8], limit: usize) -> Vec<(String, String)> {
+    let mut total = 0;
+    url::form_urlencoded::parse(form)
+        .into_owned()
+        .filter(|(k, _)| !NEVER_ECHOED.contains(&k.as_str()))
+        .filter(|(k, v)| k.len() + v.len() <= ECHO_FIELD_LIMIT)
+        .filter(|(k, v)| {
+            total += k.len() + v.len();
+            total <= limit
+        })
+        .collect()
+}
 
 fn is_plain_form_post(req: &Request) -> bool {
     let accepts_html = req
@@ -75,23 +107,22 @@ pub async fn plain_form_posts(State(state): State<AppState>, req: Request, next:
     let Ok(form) = to_bytes(body, FORM_LIMIT).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.").into_response();
     };
-    let values: Vec<(String, String)> = url::form_urlencoded::parse(&form)
-        .into_owned()
-        .filter(|(k, _)| !NEVER_ECHOED.contains(&k.as_str()))
-        .collect();
+    let values = echo_values(&form, ECHO_TOTAL_LIMIT);
     parts
         .headers
         .insert(ACCEPT, HeaderValue::from_static("application/json"));
     let page_headers = parts.headers.clone();
     let page_extensions = parts.extensions.clone();
 
-    let res = next.run(Request::from_parts(parts, Body::from(form))).await;
+    let res = next
+        .run(Request::from_parts(parts, Body::from(form.clone())))
+        .await;
     let failed = !res.status().is_success() || res.headers().contains_key("serverfnerror");
     let location = res
         .headers()
         .get(LOCATION)
         .and_then(|v| v.to_str().ok())
-        .filter(|l| l.starts_with('/') && !l.starts_with("//"))
+        .filter(|l| app::domain::redirect::is_local_path(l))
         .map(str::to_string);
     let bytes = to_bytes(res.into_body(), RESULT_LIMIT)
         .await
@@ -122,8 +153,20 @@ pub async fn plain_form_posts(State(state): State<AppState>, req: Request, next:
     };
     if outcome.result.is_err() {
         if let Some(session) = page_extensions.get::<tower_sessions::Session>() {
-            if session.insert(FLASH_KEY, &outcome).await.is_ok() {
+            let signed_in = matches!(session.get::<SessionAuth>(AUTH_KEY).await, Ok(Some(_)));
+            if signed_in && session.insert(FLASH_KEY, &outcome).await.is_ok() {
                 return see_other(&page);
+            }
+            if !signed_in {
+                let outcome = NoJsOutcome {
+                    values: echo_values(&form, ANONYMOUS_ECHO_LIMIT),
+                    ..outcome.clone()
+                };
+                if let Some(cookie) = flash_cookie(&state, &outcome) {
+                    let mut res = see_other(&page);
+                    res.headers_mut().append(SET_COOKIE, cookie);
+                    return res;
+                }
             }
         }
     }
@@ -132,6 +175,59 @@ pub async fn plain_form_posts(State(state): State<AppState>, req: Request, next:
     res.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
+}
+
+fn flash_mac(state: &AppState, json: &[u8]) -> String {
+    let mut data = b"nojs-flash:".to_vec();
+    data.extend_from_slice(json);
+    app::backend::crypto::to_hex(&state.key.keyed_hash(&data))
+}
+
+fn cookie_attributes(state: &AppState, max_age: u32) -> String {
+    let secure = if state.config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!("; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
+}
+
+/// `keyward_flash=<outcome as JSON, form-encoded>.<MAC>`, valid for five minutes. Signed with
+/// the server key so that nobody can put words in our pages.
+fn flash_cookie(state: &AppState, outcome: &NoJsOutcome) -> Option<HeaderValue> {
+    let json = serde_json::to_vec(outcome).ok()?;
+    let value: String = url::form_urlencoded::byte_serialize(&json).collect();
+    if value.len() > COOKIE_VALUE_LIMIT {
+        return None;
+    }
+    let mac = flash_mac(state, &json);
+    HeaderValue::from_str(&format!(
+        "{FLASH_COOKIE}={value}.{mac}{}",
+        cookie_attributes(state, 300)
+    ))
+    .ok()
+}
+
+/// The outcome in a request's flash cookie, if there is one and it is ours.
+fn read_flash_cookie(state: &AppState, headers: &http::HeaderMap) -> Option<NoJsOutcome> {
+    let raw = headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(&format!("{FLASH_COOKIE}="))
+                .map(str::to_string)
+        })?;
+    let (value, mac) = raw.rsplit_once('.')?;
+    let encoded = format!("v={value}");
+    let (_, json) = url::form_urlencoded::parse(encoded.as_bytes()).next()?;
+    let expected = flash_mac(state, json.as_bytes());
+    if !app::backend::crypto::hashes_equal(expected.as_bytes(), mac.as_bytes()) {
+        return None;
+    }
+    serde_json::from_str(&json).ok()
 }
 
 fn see_other(location: &str) -> Response {
@@ -171,16 +267,33 @@ async fn render(
 }
 
 /// Page views pick up a waiting no-JS outcome (see above) and hand it to the page render.
-pub async fn flash_outcome(mut req: Request, next: Next) -> Response {
+pub async fn flash_outcome(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let is_page = req.method() == Method::GET
         && !req.uri().path().starts_with("/api/")
         && !req.uri().path().starts_with("/pkg/");
+    let mut from_cookie = false;
     if is_page {
-        if let Some(session) = req.extensions().get::<tower_sessions::Session>().cloned() {
+        if let Some(outcome) = read_flash_cookie(&state, req.headers()) {
+            req.extensions_mut().insert(outcome);
+            from_cookie = true;
+        } else if let Some(session) = req.extensions().get::<tower_sessions::Session>().cloned() {
             if let Ok(Some(outcome)) = session.remove::<NoJsOutcome>(FLASH_KEY).await {
                 req.extensions_mut().insert(outcome);
             }
         }
     }
-    next.run(req).await
+    let mut res = next.run(req).await;
+    if from_cookie {
+        // Shown once: a reload shows the plain page.
+        if let Ok(v) =
+            HeaderValue::from_str(&format!("{FLASH_COOKIE}={}", cookie_attributes(&state, 0)))
+        {
+            res.headers_mut().append(SET_COOKIE, v);
+        }
+    }
+    res
 }

@@ -1,0 +1,195 @@
+//! The database behind the verifier (`verifier::TokenStore`): the auth epoch, one token with
+//! its owner, and the usage batch.
+
+use async_trait::async_trait;
+use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel_async::RunQueryDsl;
+use serde_json::json;
+
+use super::audit::{self, NewAuditEvent};
+use super::{epoch, settings, tokens};
+use crate::backend::audit_action as action;
+use crate::backend::db::{Conn, Db};
+use crate::backend::principal::Subject;
+use crate::backend::verifier::cache::CachedToken;
+use crate::backend::verifier::usage::{LastUse, UsageBatch};
+use crate::backend::verifier::TokenStore;
+use crate::domain::cidr::parse_allowlist;
+use crate::domain::expiry::lifetime_cap_days;
+use crate::domain::limits::DEFAULT_RATE_LIMIT_PER_MINUTE;
+use crate::domain::token_format::TokenKind;
+use crate::domain::Role;
+use crate::errors::AppError;
+use crate::model::RevokeReason;
+
+#[derive(Clone)]
+pub struct DbTokenStore {
+    db: Db,
+}
+
+impl DbTokenStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+async fn setting_i64(conn: &mut Conn<'_>, key: &str) -> Result<Option<i64>, AppError> {
+    Ok(settings::get(conn, key)
+        .await?
+        .and_then(|v| v.parse::<i64>().ok()))
+}
+
+#[async_trait]
+impl TokenStore for DbTokenStore {
+    async fn epoch(&self) -> Result<i64, AppError> {
+        let mut pooled = self.db.get().await?;
+        Ok(epoch::get(&mut pooled.conn()).await?)
+    }
+
+    async fn load(&self, public_id: &str) -> Result<Option<CachedToken>, AppError> {
+        let mut pooled = self.db.get().await?;
+        let mut conn = pooled.conn();
+        let Some((row, sa, user)) =
+            tokens::find_with_owner_by_public_id(&mut conn, public_id).await?
+        else {
+            return Ok(None);
+        };
+        let default_rate = setting_i64(&mut conn, settings::DEFAULT_RATE_LIMIT)
+            .await?
+            .unwrap_or(DEFAULT_RATE_LIMIT_PER_MINUTE);
+        let (subject, owner_name, role, disabled, gone, can_introspect) = match (&sa, &user) {
+            (Some((name, role, disabled, deleted, introspect)), _) => (
+                Subject::ServiceAccount {
+                    id: row.service_account_id.unwrap_or_default(),
+                    name: name.clone(),
+                },
+                name.clone(),
+                role.clone(),
+                disabled.is_some(),
+                deleted.is_some(),
+                *introspect,
+            ),
+            (None, Some((email, _, role, deactivated, removed))) => (
+                Subject::User {
+                    id: row.user_id.unwrap_or_default(),
+                    email: email.clone(),
+                },
+                email.clone(),
+                role.clone(),
+                deactivated.is_some(),
+                removed.is_some(),
+                false,
+            ),
+            (None, None) => return Ok(None),
+        };
+        Ok(Some(CachedToken {
+            token_id: row.id,
+            kind: TokenKind::parse(&row.kind).unwrap_or(TokenKind::Personal),
+            name: row.name,
+            display_prefix: row.display_prefix,
+            secret_hash: row.secret_hash,
+            previous: row.previous_secret_hash.zip(row.previous_secret_expires_at),
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            sliding_days: row.sliding_days.map(i64::from),
+            revoked: row
+                .revoke_reason
+                .as_deref()
+                .and_then(RevokeReason::parse)
+                .or(row.revoked_at.map(|_| RevokeReason::Manual)),
+            subject,
+            owner_name,
+            role: Role::parse(&role).unwrap_or(Role::Viewer),
+            owner_disabled: disabled,
+            owner_gone: gone,
+            can_introspect,
+            // Stored allowlists were normalised by the same parser; should one ever fail to
+            // parse, fail closed: an allowlist nothing matches.
+            allowed: parse_allowlist(&row.allowed_cidrs).unwrap_or_else(|e| {
+                tracing::error!(token_id = row.id, error = %e, "unreadable IP allowlist; refusing every address");
+                vec![ipnet::IpNet::V4(ipnet::Ipv4Net::new(std::net::Ipv4Addr::BROADCAST, 32).expect("valid prefix"))]
+            }),
+            rate_limit_per_minute: row
+                .rate_limit_per_minute
+                .map(i64::from)
+                .unwrap_or(default_rate),
+        }))
+    }
+
+    async fn write_usage(&self, batch: &UsageBatch) -> Result<(), AppError> {
+        let batch = batch.clone();
+        self.db
+            .transaction(|conn| {
+                Box::pin(async move {
+                    let cap_days = if batch.last.is_empty() {
+                        lifetime_cap_days(None)
+                    } else {
+                        lifetime_cap_days(
+                            setting_i64(conn, settings::MAX_TOKEN_LIFETIME_DAYS).await?,
+                        )
+                    };
+                    for (id, u) in &batch.last {
+                        write_last_use(conn, *id, u, cap_days).await?;
+                    }
+                    for ((id, minute), m) in &batch.minutes {
+                        let details = json!({ "requests": m.requests, "minute": crate::domain::timefmt::iso(*minute) }).to_string();
+                        audit::insert(
+                            conn,
+                            &NewAuditEvent {
+                                at: *minute,
+                                actor_kind: "token",
+                                actor_id: Some(*id),
+                                actor_label: &m.actor,
+                                action: action::TOKEN_API_USE,
+                                target_kind: "token",
+                                target_id: Some(*id),
+                                target_label: &m.target,
+                                ip: m.ip.as_deref(),
+                                details: &details,
+                            },
+                        )
+                        .await?;
+                    }
+                    Ok::<_, AppError>(())
+                })
+            })
+            .await
+    }
+}
+
+/// Newer uses only; a sliding-expiry token's expiry moves to N days after this use, capped at
+/// its creation plus the maximum lifetime (`domain::expiry::slide`).
+async fn write_last_use(
+    conn: &mut Conn<'_>,
+    id: i64,
+    u: &LastUse,
+    cap_days: i64,
+) -> Result<(), AppError> {
+    const SQLITE: &str =
+        "UPDATE tokens SET last_used_at = ?, last_used_ip = ?, last_used_user_agent = ?, \
+         expires_at = CASE WHEN sliding_days IS NULL THEN expires_at \
+         ELSE MIN(? + sliding_days * 86400, created_at + ? * 86400) END \
+         WHERE id = ? AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= ?)";
+    const POSTGRES: &str =
+        "UPDATE tokens SET last_used_at = $1, last_used_ip = $2, last_used_user_agent = $3, \
+         expires_at = CASE WHEN sliding_days IS NULL THEN expires_at \
+         ELSE LEAST($4 + sliding_days * 86400, created_at + $5 * 86400) END \
+         WHERE id = $6 AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= $7)";
+    macro_rules! query {
+        ($sql:expr) => {
+            diesel::sql_query($sql)
+                .bind::<BigInt, _>(u.at)
+                .bind::<Nullable<Text>, _>(u.ip.as_deref())
+                .bind::<Nullable<Text>, _>(u.user_agent.as_deref())
+                .bind::<BigInt, _>(u.at)
+                .bind::<BigInt, _>(cap_days)
+                .bind::<BigInt, _>(id)
+                .bind::<BigInt, _>(u.at)
+        };
+    }
+    match conn {
+        Conn::Sqlite(c) => query!(SQLITE).execute(*c).await?,
+        Conn::Pg(c) => query!(POSTGRES).execute(*c).await?,
+    };
+    Ok(())
+}
