@@ -11,14 +11,20 @@ pub fn too_open(mode: u32) -> bool {
     mode & 0o077 != 0
 }
 
-/// Creates the data directory (0700) and, for SQLite, an empty database file (0600) before
-/// SQLite would create it with the process's umask.
+/// Creates the data directory (0700) and, for SQLite, the database file's directory (0700,
+/// when it is elsewhere and missing) and an empty database file (0600), before SQLite or the
+/// pool would create them with the process's umask.
 pub fn prepare(dir: &Path, sqlite: Option<&Path>) -> std::io::Result<()> {
     if !dir.exists() {
         create_private_dir(dir)?;
     }
     if let Some(db) = sqlite {
-        if db.parent().is_some_and(Path::exists) && !db.exists() {
+        if let Some(parent) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if !parent.exists() {
+                create_private_dir(parent)?;
+            }
+        }
+        if !db.exists() {
             create_private_file(db)?;
         }
     }
@@ -120,6 +126,21 @@ mod tests {
         assert!(loose(&dir, Some(&db)).is_empty());
         std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert_eq!(loose(&dir, Some(&db)), vec![(db.clone(), 0o644)]);
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn prepare_creates_a_missing_database_directory_private_too() {
+        use std::os::unix::fs::PermissionsExt;
+        let base = std::env::temp_dir().join(format!("keyward-dbdir-{}", std::process::id()));
+        let dir = base.join("data");
+        let db = base.join("elsewhere").join("deeper").join("keyward.db");
+        prepare(&dir, Some(&db)).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&base.join("elsewhere")), 0o700);
+        assert_eq!(mode(db.parent().unwrap()), 0o700);
+        assert_eq!(mode(&db), 0o600);
         let _ = std::fs::remove_dir_all(&base);
     }
 }

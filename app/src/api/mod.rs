@@ -16,6 +16,14 @@ pub mod tokens;
 
 pub const PREFIX: &str = "/api/fn";
 
+/// Endpoints an anonymous visitor posts to: only their failures travel in the no-JS flash
+/// cookie (see the server's no-JS form handling).
+pub const ANONYMOUS_ENDPOINTS: &[&str] = &[
+    "/api/fn/auth/login",
+    "/api/fn/auth/setup",
+    "/api/fn/auth/set-password",
+];
+
 /// Endpoints whose successful answer carries a secret that is shown once: without
 /// JavaScript, the server renders the answer into the page instead of redirecting (see the
 /// server's no-JS form handling). Never cached, never put in a URL.

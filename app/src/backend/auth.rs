@@ -99,6 +99,15 @@ pub async fn resolve(
     session_principal(state, session, ip).await
 }
 
+/// Ends a session that is no longer good. The request goes on as signed out either way; a
+/// failure is logged (the error names the store, never the session id) because the record
+/// would otherwise linger until it expires.
+async fn flush_dead(session: &Session) {
+    if let Err(e) = session.flush().await {
+        tracing::warn!(error = %e, "could not delete an ended session");
+    }
+}
+
 /// The signed-in user behind a session, if the session is still good.
 pub async fn session_principal(
     state: &AppState,
@@ -115,11 +124,15 @@ pub async fn session_principal(
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let ends_at = auth.signed_in_at + state.config.session_max.whole_seconds();
     if now >= ends_at {
-        let _ = session.flush().await;
+        flush_dead(session).await;
         return Ok(None);
     }
     let mut pooled = state.db.get().await?;
     let user = repo::users::find(&mut pooled.conn(), auth.user_id).await?;
+    // Flushing the session deletes it from the session store, which takes a connection of
+    // its own from the same pool (PostgreSQL): holding this one meanwhile could deadlock a
+    // busy pool.
+    drop(pooled);
     let user = match user {
         Some(u)
             if u.removed_at.is_none()
@@ -130,7 +143,7 @@ pub async fn session_principal(
         }
         // Deactivated, removed, or signed out everywhere: the session is dead.
         _ => {
-            let _ = session.flush().await;
+            flush_dead(session).await;
             return Ok(None);
         }
     };

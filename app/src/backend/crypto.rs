@@ -184,17 +184,14 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Hashes a password on a blocking thread.
-pub async fn hash_password(password: Sensitive) -> Result<String, String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        argon2()
-            .hash_password(password.expose().as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(|e| e.to_string())?
+/// Hashes a password on the calling thread (run it through `HashGate::run`, which bounds how
+/// many hashes run at once).
+pub fn hash_password_blocking(password: Sensitive) -> Result<String, String> {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2()
+        .hash_password(password.expose().as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// Verifies a password on a blocking thread. With no stored hash (unknown e-mail, or an
@@ -276,9 +273,7 @@ mod tests {
 
     #[tokio::test]
     async fn passwords_verify_only_with_the_right_password() {
-        let hash = hash_password(Sensitive::new("correct horse battery"))
-            .await
-            .unwrap();
+        let hash = hash_password_blocking(Sensitive::new("correct horse battery")).unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(verify_password(Sensitive::new("correct horse battery"), Some(hash.clone())).await);
         assert!(!verify_password(Sensitive::new("wrong"), Some(hash)).await);

@@ -5,6 +5,7 @@
 //! told to come back (503 with Retry-After) without their attempt counting as a failure.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
@@ -18,10 +19,28 @@ pub struct HashGate {
     permits: usize,
     max_waiting: usize,
     max_wait: Duration,
-    semaphore: Semaphore,
-    waiting: AtomicUsize,
-    running: AtomicUsize,
-    peak: AtomicUsize,
+    semaphore: Arc<Semaphore>,
+    waiting: Arc<AtomicUsize>,
+    running: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
+}
+
+/// One unit of a counter, given back when dropped: a caller whose future is dropped (the
+/// client went away) mid-wait or mid-hash still leaves the counter right.
+struct Counted(Arc<AtomicUsize>);
+
+impl Counted {
+    /// Counts one more; returns the guard and the count before it.
+    fn enter(counter: &Arc<AtomicUsize>) -> (Self, usize) {
+        let before = counter.fetch_add(1, Ordering::AcqRel);
+        (Self(counter.clone()), before)
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl HashGate {
@@ -31,10 +50,10 @@ impl HashGate {
             permits,
             max_waiting,
             max_wait,
-            semaphore: Semaphore::new(permits),
-            waiting: AtomicUsize::new(0),
-            running: AtomicUsize::new(0),
-            peak: AtomicUsize::new(0),
+            semaphore: Arc::new(Semaphore::new(permits)),
+            waiting: Arc::default(),
+            running: Arc::default(),
+            peak: Arc::default(),
         }
     }
 
@@ -58,6 +77,11 @@ impl HashGate {
         self.waiting.load(Ordering::Acquire)
     }
 
+    /// Hashes running right now.
+    pub fn running(&self) -> usize {
+        self.running.load(Ordering::Acquire)
+    }
+
     /// Takes every permit until the guard is dropped (a test's way to fill the gate).
     pub async fn occupy(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
         self.semaphore.acquire_many(self.permits as u32).await.ok()
@@ -69,39 +93,46 @@ impl HashGate {
     }
 
     /// Runs `work` (blocking) under a permit, or fails with `Busy`.
+    ///
+    /// Cancellation-safe: the permit moves into the blocking task, so it is held until the
+    /// hash has finished even if the caller's future is dropped while awaiting it (a blocking
+    /// task cannot be stopped), and the counters are guards.
     pub async fn run<T, F>(&self, work: F) -> Result<T, Busy>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let permit = match self.semaphore.try_acquire() {
+        let permit = match self.semaphore.clone().try_acquire_owned() {
             Ok(p) => p,
             Err(_) => {
-                if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
-                    self.waiting.fetch_sub(1, Ordering::AcqRel);
+                let (_waiting, before) = Counted::enter(&self.waiting);
+                if before >= self.max_waiting {
                     return Err(Busy);
                 }
-                let waited = tokio::time::timeout(self.max_wait, self.semaphore.acquire()).await;
-                self.waiting.fetch_sub(1, Ordering::AcqRel);
-                match waited {
+                match tokio::time::timeout(self.max_wait, self.semaphore.clone().acquire_owned())
+                    .await
+                {
                     Ok(Ok(p)) => p,
                     _ => return Err(Busy),
                 }
             }
         };
-        let now_running = self.running.fetch_add(1, Ordering::AcqRel) + 1;
-        self.peak.fetch_max(now_running, Ordering::AcqRel);
-        let result = tokio::task::spawn_blocking(work).await;
-        self.running.fetch_sub(1, Ordering::AcqRel);
-        drop(permit);
-        result.map_err(|_| Busy)
+        let (running, peak) = (self.running.clone(), self.peak.clone());
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let (_running, before) = Counted::enter(&running);
+            peak.fetch_max(before + 1, Ordering::AcqRel);
+            work()
+        })
+        .await
+        .map_err(|_| Busy)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn at_most_the_permits_run_and_the_overflow_is_refused() {
@@ -127,5 +158,78 @@ mod tests {
         assert!((2..=5).contains(&ok), "{ok} ran");
         assert!(busy >= 7, "{busy} refused");
         assert_eq!(ok + busy, 12);
+    }
+
+    async fn until(what: &str, cond: impl Fn() -> bool) {
+        for _ in 0..500 {
+            if cond() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("timed out waiting until {what}");
+    }
+
+    /// A blocking job that runs until `release` is set, and says when it has started.
+    fn job(started: &Arc<AtomicBool>, release: &Arc<AtomicBool>) -> impl FnOnce() + Send {
+        let (started, release) = (started.clone(), release.clone());
+        move || {
+            started.store(true, Ordering::Release);
+            while !release.load(Ordering::Acquire) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn callers_dropped_mid_wait_or_mid_hash_keep_the_bound_and_the_queue() {
+        let gate = Arc::new(HashGate::new(1, 2, Duration::from_secs(30)));
+        let flag = || Arc::new(AtomicBool::new(false));
+
+        // One hash runs; its caller goes away while it is still hashing.
+        let (a_started, a_release) = (flag(), flag());
+        let a = tokio::spawn({
+            let (gate, work) = (gate.clone(), job(&a_started, &a_release));
+            async move { gate.run(work).await }
+        });
+        until("the first hash runs", || a_started.load(Ordering::Acquire)).await;
+
+        // Two wait; both callers go away while waiting.
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let gate = gate.clone();
+                tokio::spawn(async move { gate.run(|| ()).await })
+            })
+            .collect();
+        until("two callers wait", || gate.waiting() == 2).await;
+        for w in &waiters {
+            w.abort();
+        }
+        for w in waiters {
+            assert!(w.await.unwrap_err().is_cancelled());
+        }
+        assert_eq!(gate.waiting(), 0, "the queue counter came back");
+
+        a.abort();
+        assert!(a.await.unwrap_err().is_cancelled());
+        assert_eq!(gate.running(), 1, "the abandoned hash is still running");
+
+        // The abandoned hash still holds the only permit: the next one waits for it.
+        let (b_started, b_release) = (flag(), flag());
+        let b = tokio::spawn({
+            let (gate, work) = (gate.clone(), job(&b_started, &b_release));
+            async move { gate.run(work).await }
+        });
+        until("the next caller waits", || gate.waiting() == 1).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!b_started.load(Ordering::Acquire), "ran beside the first");
+
+        a_release.store(true, Ordering::Release);
+        until("the next hash runs", || b_started.load(Ordering::Acquire)).await;
+        b_release.store(true, Ordering::Release);
+        assert_eq!(b.await.unwrap(), Ok(()));
+        assert_eq!(gate.peak(), 1, "never more than the permits at once");
+        assert_eq!(gate.waiting(), 0);
+        until("nothing runs", || gate.running() == 0).await;
     }
 }

@@ -4,9 +4,11 @@
 //! - per (account, address): 5 failures within 15 minutes stop that address trying that
 //!   account until the oldest of them leaves the window;
 //! - per address, over every account: 20 failures within 15 minutes (password spraying);
-//! - per account, from every address: from 20 failures within an hour, attempts are spaced
-//!   out progressively (1 s, 2 s, 4 s, … at most a minute apart), which slows a distributed
-//!   guesser to a crawl but never locks the owner out for long.
+//! - per account, counted over every address: from 20 failures within an hour, each address's
+//!   attempts on that account are spaced out progressively (1 s, 2 s, 4 s, … at most a minute
+//!   apart), measured from that address's own last failure on it. Measuring from anyone's last
+//!   failure would let a guesser rotating addresses keep the owner out indefinitely, so an
+//!   address that is not failing on the account is never held back by others' failures.
 //!
 //! An IPv6 client usually controls a whole /64, so IPv6 addresses count per /64.
 
@@ -41,10 +43,8 @@ pub struct Failures {
     pub pair: Vec<i64>,
     /// This address, any account, within `LOGIN_WINDOW_SECS`.
     pub address: Vec<i64>,
-    /// How many for this account from any address within `LOGIN_ACCOUNT_WINDOW_SECS`, and the
-    /// newest of them.
+    /// How many for this account from any address within `LOGIN_ACCOUNT_WINDOW_SECS`.
     pub account_count: i64,
-    pub account_last: Option<i64>,
 }
 
 /// Whether an attempt may go ahead at `now`; if not, how many seconds to wait.
@@ -55,7 +55,8 @@ pub fn check(f: &Failures, now: i64) -> Result<(), i64> {
             .then(|| times.get(max as usize - 1).map(|t| t + LOGIN_WINDOW_SECS))
             .flatten()
     };
-    let spacing = f.account_last.and_then(|last| {
+    // `pair` covers `LOGIN_WINDOW_SECS`, far longer than the widest spacing.
+    let spacing = f.pair.first().and_then(|last| {
         let over = f.account_count - LOGIN_ACCOUNT_SLOWDOWN_FROM;
         (over >= 0).then(|| last + account_spacing(over))
     });
@@ -108,7 +109,6 @@ mod tests {
             pair: vec![now - 10, now - 20, now - 30, now - 40, now - 50],
             address: vec![now - 10, now - 20, now - 30, now - 40, now - 50],
             account_count: 5,
-            account_last: Some(now - 10),
         };
         assert_eq!(check(&f, now), Err(LOGIN_WINDOW_SECS - 50));
         // Another address, same account: the five failures elsewhere do not stop it.
@@ -138,12 +138,12 @@ mod tests {
     }
 
     #[test]
-    fn many_failures_on_one_account_slow_it_down_without_locking_it() {
+    fn many_failures_on_one_account_slow_each_failing_address_down_without_locking_it() {
         let now = 10_000;
         let at = |count, last| Failures {
+            pair: vec![last],
+            address: vec![last],
             account_count: count,
-            account_last: Some(last),
-            ..Failures::default()
         };
         assert_eq!(check(&at(19, now), now), Ok(()));
         assert_eq!(check(&at(20, now), now), Err(1));
@@ -151,5 +151,23 @@ mod tests {
         assert_eq!(check(&at(1000, now), now), Err(LOGIN_MAX_SPACING_SECS));
         // Once the spacing has passed, the next attempt goes ahead.
         assert_eq!(check(&at(1000, now - LOGIN_MAX_SPACING_SECS), now), Ok(()));
+    }
+
+    #[test]
+    fn others_failures_never_hold_back_an_address_that_is_not_failing() {
+        let now = 10_000;
+        // A guesser rotating addresses has just failed, for the thousandth time this hour.
+        let owner = Failures {
+            account_count: 1000,
+            ..Failures::default()
+        };
+        assert_eq!(check(&owner, now), Ok(()));
+        // Each of the guesser's addresses is still spaced out from its own last failure.
+        let guesser = Failures {
+            pair: vec![now - 1],
+            address: vec![now - 1],
+            account_count: 1000,
+        };
+        assert_eq!(check(&guesser, now), Err(LOGIN_MAX_SPACING_SECS - 1));
     }
 }

@@ -414,7 +414,9 @@ pub async fn exec_sql(state: &AppState, sql: &str) {
     state.auth.invalidate();
 }
 
-async fn exec_sql_raw(state: &AppState, sql: &str) {
+/// Runs one SQL statement and nothing else: the token cache learns of it only through the
+/// auth epoch, as it would of another process's change.
+pub async fn exec_sql_raw(state: &AppState, sql: &str) {
     use diesel_async::RunQueryDsl;
     let mut pooled = state.db.get_writer().await.unwrap();
     match pooled.conn() {

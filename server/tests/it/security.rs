@@ -29,6 +29,10 @@ backends!(
     anonymous_failed_forms_leave_no_server_state,
     throttle_is_per_account_and_address_and_unlockable,
     session_id_changes_at_sign_in_and_is_stored_hashed,
+    revocation_by_another_process_during_a_cache_fill_is_not_cached,
+    a_stuck_sign_in_lock_times_out_with_503,
+    flash_cookie_is_signed_fresh_and_for_anonymous_forms_only,
+    an_oversized_allowlist_is_refused_before_parsing,
 );
 
 async fn whoami(app: &TestApp, secret: &str) -> (StatusCode, Value) {
@@ -620,6 +624,76 @@ async fn revocation_during_a_cache_fill_is_not_cached(b: Backend) {
     app.stop().await;
 }
 
+/// The same race when the revocation is another process's: this process learns of it only
+/// through the auth epoch (no local invalidation), and still must not cache the token.
+async fn revocation_by_another_process_during_a_cache_fill_is_not_cached(b: Backend) {
+    let db = TestDb::new(b).await;
+    let hold: Arc<Mutex<Option<Hold>>> = Arc::default();
+    let app = {
+        let hold = hold.clone();
+        TestApp::start_with_store(db.config(), move |inner| {
+            Arc::new(HoldingStore { inner, hold })
+        })
+        .await
+    };
+    let admin = app.user("admin@example.com", Role::Admin).await;
+    let account = create_account(&admin, "ci_bot", "viewer").await;
+    let (id, secret) = create_token(&admin, account, "deploy").await;
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            app.state.auth.cache.is_fresh()
+        })
+        .await
+    );
+    app.state.auth.invalidate();
+
+    let (reached_tx, reached) = tokio::sync::oneshot::channel();
+    let (release, release_rx) = tokio::sync::oneshot::channel();
+    *hold.lock().unwrap() = Some((reached_tx, release_rx));
+    let first = {
+        let url = app.url("/api/v1/whoami");
+        let secret = secret.clone();
+        tokio::spawn(async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(secret)
+                .send()
+                .await
+                .expect("answered")
+                .status()
+        })
+    };
+    reached.await.expect("the load was held");
+    // Another process revokes the token: SQL only, as it commits it.
+    let now = app::backend::service::now();
+    exec_sql_raw(
+        &app.state,
+        &format!(
+            "UPDATE tokens SET revoked_at = {now}, revoked_by_label = 'elsewhere' WHERE id = {id}"
+        ),
+    )
+    .await;
+    exec_sql_raw(
+        &app.state,
+        "UPDATE auth_epoch SET epoch = epoch + 1 WHERE id = 1",
+    )
+    .await;
+    // The epoch poller sees it before the held load goes on.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    release.send(()).unwrap();
+    assert_eq!(
+        first.await.unwrap(),
+        StatusCode::OK,
+        "began before the revocation"
+    );
+    for _ in 0..3 {
+        let (status, body) = whoami(&app, &secret).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "revoked: {body}");
+        assert_eq!(body["code"], "revoked");
+    }
+    app.stop().await;
+}
+
 async fn login_from(app: &TestApp, email: &str, password: &str, ip: &str) -> reqwest::Response {
     reqwest::Client::new()
         .post(app.url("/api/fn/auth/login"))
@@ -747,19 +821,170 @@ async fn anonymous_failed_forms_leave_no_server_state(b: Backend) {
     assert!(html.contains("ada@example.com"));
     let (_, again) = client.page("/login").await;
     assert!(!again.contains("The e-mail address or password is incorrect."));
-    // A forged cookie is ignored.
-    let forged = app.client();
-    let res = forged
+    app.stop().await;
+}
+
+/// The page a fresh anonymous browser gets with only `cookie` set.
+async fn login_page_with_cookie(app: &TestApp, cookie: &str) -> String {
+    let client = app.client();
+    let res = client
         .http
-        .get(forged.url_of("/login"))
-        .header(
-            "cookie",
-            "keyward_flash=%7B%22endpoint%22%3A%22%2Fapi%2Ffn%2Fauth%2Flogin%22%7D.00",
-        )
+        .get(client.url_of("/login"))
+        .header("cookie", cookie)
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
+    res.text().await.unwrap()
+}
+
+/// The no-JS flash cookie is honoured only if the server signed it (issue time and outcome,
+/// endpoint included), within five minutes, for an anonymous endpoint.
+async fn flash_cookie_is_signed_fresh_and_for_anonymous_forms_only(b: Backend) {
+    let db = TestDb::new(b).await;
+    let app = TestApp::start(&db).await;
+    let client = app.client();
+    let res = client
+        .http
+        .post(client.url_of("/api/fn/auth/login"))
+        .header("accept", "text/html")
+        .form(&[
+            ("email", "ada@example.com"),
+            ("password", "wrong password!"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let set = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("keyward_flash="))
+        .expect("a flash cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let (issued, rest) = set.split_once('.').expect("issue time");
+    let (value, mac) = rest.rsplit_once('.').expect("MAC");
+    let json: String = url::form_urlencoded::parse(format!("v={value}").as_bytes())
+        .next()
+        .unwrap()
+        .1
+        .into_owned();
+    assert!(json.contains("ada@example.com"), "{json}");
+    let sign = |issued_at: i64, json: &str| {
+        let mac = app::backend::crypto::to_hex(
+            &app.state
+                .key
+                .keyed_hash(format!("nojs-flash:{issued_at}:{json}").as_bytes()),
+        );
+        let value: String = url::form_urlencoded::byte_serialize(json.as_bytes()).collect();
+        format!("keyward_flash={issued_at}.{value}.{mac}")
+    };
+    let shown = |html: &str| html.contains("The e-mail address or password is incorrect.");
+
+    // The real cookie is shown, and so is one signed the same way (the check below is real).
+    let html = login_page_with_cookie(&app, &format!("keyward_flash={set}")).await;
+    assert!(shown(&html) && html.contains("ada@example.com"), "{html}");
+    let now = app::backend::service::now();
+    assert!(shown(
+        &login_page_with_cookie(&app, &sign(now, &json)).await
+    ));
+
+    // Someone else's words under the real MAC: ignored.
+    let tampered_json = json.replace("ada@example.com", "eve@evil.example");
+    let tampered: String = url::form_urlencoded::byte_serialize(tampered_json.as_bytes()).collect();
+    let html =
+        login_page_with_cookie(&app, &format!("keyward_flash={issued}.{tampered}.{mac}")).await;
+    assert!(
+        !shown(&html) && !html.contains("eve@evil.example"),
+        "{html}"
+    );
+    // A later issue time under the real MAC: ignored.
+    let html =
+        login_page_with_cookie(&app, &format!("keyward_flash={}.{value}.{mac}", now + 100)).await;
+    assert!(!shown(&html));
+    // Properly signed but older than five minutes: ignored.
+    assert!(!shown(
+        &login_page_with_cookie(&app, &sign(now - 301, &json)).await
+    ));
+    // Properly signed, but the outcome of a signed-in endpoint: ignored.
+    let other = json.replace("/api/fn/auth/login", "/api/fn/team/invite");
+    assert_ne!(other, json);
+    let html = login_page_with_cookie(&app, &sign(now, &other)).await;
+    assert!(!shown(&html) && !html.contains("ada@example.com"), "{html}");
+    app.stop().await;
+}
+
+/// A sign-in whose throttle lock is held (a stuck transaction) gives up after the lock
+/// timeout with "try again" instead of waiting for ever.
+async fn a_stuck_sign_in_lock_times_out_with_503(b: Backend) {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+    if b != Backend::Postgres {
+        return;
+    }
+    let db = TestDb::new(b).await;
+    let app = TestApp::start(&db).await;
+    app.create_user("ada@example.com", Role::Viewer).await;
+    let mut other = AsyncPgConnection::establish(&db.url).await.unwrap();
+    other
+        .batch_execute("BEGIN; SELECT pg_advisory_xact_lock(7101, hashtext('ada@example.com'))")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let (status, body) = tokio::time::timeout(
+        Duration::from_secs(20),
+        app.client().login("ada@example.com", PASSWORD),
+    )
+    .await
+    .expect("the sign-in gave up by itself");
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    other.batch_execute("ROLLBACK").await.unwrap();
+    let (status, body) = app.client().login("ada@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.stop().await;
+}
+
+/// Finding 14: an allowlist longer than any 32 ranges can be is refused by its size, with a
+/// clear message, before any of it is parsed (or echoed back in an error).
+async fn an_oversized_allowlist_is_refused_before_parsing(b: Backend) {
+    let db = TestDb::new(b).await;
+    let app = TestApp::start(&db).await;
+    let admin = app.user("admin@example.com", Role::Admin).await;
+    let account = create_account(&admin, "ci_bot", "viewer").await;
+    let huge = format!("not-a-range{}", "x".repeat(4000));
+    let id = account.to_string();
+    let (status, body) = admin
+        .post(
+            "service-accounts/tokens/create",
+            &[
+                ("account_id", id.as_str()),
+                ("name", "deploy"),
+                ("expires_in", "30"),
+                ("allowed_cidrs", huge.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let text = body.to_string();
+    assert!(text.contains("At most 32 ranges per token."), "{text}");
+    assert!(text.contains("allowed_cidrs"), "{text}");
+    assert!(
+        !text.contains("not-a-range"),
+        "the paste was parsed: {text}"
+    );
+    assert_eq!(
+        count_sql(&app.state, "SELECT COUNT(*) AS n FROM tokens").await,
+        0
+    );
     app.stop().await;
 }
 
@@ -779,6 +1004,9 @@ async fn throttle_is_per_account_and_address_and_unlockable(b: Backend) {
     // The owner, elsewhere, signs in.
     let res = login_from(&app, "ada@example.com", PASSWORD, "192.0.2.10").await;
     assert_eq!(res.status(), StatusCode::OK, "{:?}", res.text().await);
+    // That clears the owner's address only: the guesser is still stopped.
+    let res = login_from(&app, "ada@example.com", "wrong password!", attacker).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
 
     // IPv6: the whole /64 is one address.
     for i in 1..=5 {
@@ -791,7 +1019,8 @@ async fn throttle_is_per_account_and_address_and_unlockable(b: Backend) {
     let res = login_from(&app, "ada@example.com", PASSWORD, "2001:db8:9:a::1").await;
     assert_eq!(res.status(), StatusCode::OK);
 
-    // Many failures from everywhere: attempts are spaced out, a minute at most.
+    // Many failures from everywhere: each failing address is spaced out (a minute at most),
+    // but the owner, from an address that is not failing, is never kept out.
     let now = app::backend::service::now();
     let rows = (0..25)
         .map(|i| format!("('ada@example.com', '198.51.100.{i}', {})", now - 25 + i))
@@ -802,7 +1031,7 @@ async fn throttle_is_per_account_and_address_and_unlockable(b: Backend) {
         &format!("INSERT INTO login_failures (email, ip, at) VALUES {rows}"),
     )
     .await;
-    let res = login_from(&app, "ada@example.com", PASSWORD, "192.0.2.99").await;
+    let res = login_from(&app, "ada@example.com", "wrong password!", "198.51.100.24").await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     let retry: i64 = res.headers()["retry-after"]
         .to_str()
@@ -810,6 +1039,17 @@ async fn throttle_is_per_account_and_address_and_unlockable(b: Backend) {
         .parse()
         .unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
+    let res = login_from(&app, "ada@example.com", PASSWORD, "192.0.2.99").await;
+    assert_eq!(res.status(), StatusCode::OK, "{:?}", res.text().await);
+    // The guesser keeps going from new addresses, a guess right before each of the owner's
+    // attempts: the owner still gets in.
+    for i in 0..3 {
+        let guess = format!("198.51.100.{}", 100 + i);
+        let res = login_from(&app, "ada@example.com", "wrong password!", &guess).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let res = login_from(&app, "ada@example.com", PASSWORD, "192.0.2.99").await;
+        assert_eq!(res.status(), StatusCode::OK, "{:?}", res.text().await);
+    }
 
     let (ok, _, err) = keyward(&db, &["user", "unlock", "--email", "ada@example.com"], None);
     assert!(ok, "{err}");

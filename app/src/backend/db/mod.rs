@@ -127,6 +127,8 @@ impl DbError {
                     diesel::result::DatabaseErrorKind::SerializationFailure
                         | diesel::result::DatabaseErrorKind::ClosedConnection
                 ) || info.message().contains("database is locked")
+                    // PostgreSQL `lock_timeout` ran out (SQLSTATE 55P03)
+                    || info.message().contains("lock timeout")
                     || info.message().contains("database is busy")
             }
             _ => false,

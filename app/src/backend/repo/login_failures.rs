@@ -28,9 +28,20 @@ pub async fn delete(conn: &mut Conn<'_>, id: i64) -> QueryResult<usize> {
 /// ends, so that checking the throttle and recording the attempt are one step: on
 /// PostgreSQL with transaction-scoped advisory locks (account first, then address, always in
 /// that order), on SQLite by the exclusive write transaction itself.
+///
+/// Must be the transaction's first statement. On PostgreSQL the transaction is READ
+/// COMMITTED whatever the server's default (each count must see the attempts committed while
+/// it waited for the lock), and waits at most `lock_timeout` for a lock, so a stuck holder
+/// turns sign-ins into "try again" (503) rather than piling up connections.
 pub async fn lock(conn: &mut Conn<'_>, email: &str, ip: &str) -> QueryResult<()> {
     use diesel::sql_types::Text;
     if let Conn::Pg(c) = conn {
+        diesel::sql_query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            .execute(*c)
+            .await?;
+        diesel::sql_query("SET LOCAL lock_timeout = '5s'")
+            .execute(*c)
+            .await?;
         diesel::sql_query("SELECT pg_advisory_xact_lock(7101, hashtext($1))::text")
             .bind::<Text, _>(email)
             .execute(*c)
@@ -62,17 +73,13 @@ pub async fn recent_for_pair(
         .await)
 }
 
-/// How many failures one account has had since `since` (from anywhere), and the newest.
-pub async fn account_summary(
-    conn: &mut Conn<'_>,
-    email: &str,
-    since: i64,
-) -> QueryResult<(i64, Option<i64>)> {
-    use diesel::dsl::{count_star, max};
+/// How many failures one account has had since `since`, from anywhere.
+pub async fn account_count(conn: &mut Conn<'_>, email: &str, since: i64) -> QueryResult<i64> {
+    use diesel::dsl::count_star;
     dispatch!(conn, |c| login_failures::table
         .filter(login_failures::email.eq(email))
         .filter(login_failures::at.gt(since))
-        .select((count_star(), max(login_failures::at)))
+        .select(count_star())
         .first(c)
         .await)
 }
@@ -94,7 +101,19 @@ pub async fn recent_for_ip(
         .await)
 }
 
-/// A successful login wipes the account's failure history.
+/// A successful sign-in wipes the failures of that account from that address (only: the
+/// others are someone else's guesses until shown otherwise).
+pub async fn clear_pair(conn: &mut Conn<'_>, email: &str, ip: &str) -> QueryResult<usize> {
+    dispatch!(conn, |c| diesel::delete(
+        login_failures::table
+            .filter(login_failures::email.eq(email))
+            .filter(login_failures::ip.eq(ip))
+    )
+    .execute(c)
+    .await)
+}
+
+/// Wipes an account's whole failure history (`keyward user unlock`).
 pub async fn clear_email(conn: &mut Conn<'_>, email: &str) -> QueryResult<usize> {
     dispatch!(conn, |c| diesel::delete(
         login_failures::table.filter(login_failures::email.eq(email))

@@ -20,6 +20,20 @@ use crate::errors::AppError;
 
 pub const BAD_CREDENTIALS: &str = "The e-mail address or password is incorrect.";
 
+/// Hashes a new password under the hashing gate (a burst of set-password or setup requests
+/// must not take every core any more than a burst of sign-ins may).
+pub(crate) async fn hash_password(
+    state: &AppState,
+    password: Sensitive,
+) -> Result<String, AppError> {
+    state
+        .hashing
+        .run(move || crypto::hash_password_blocking(password))
+        .await
+        .map_err(|_busy| AppError::Unavailable)?
+        .map_err(|e| crate::backend::error_map::internal("password hash", &e))
+}
+
 /// Checks the password and the throttle. On success returns the user (the caller starts the
 /// session). Unknown e-mail and wrong password take the same path, the same time, and get the
 /// same message.
@@ -48,47 +62,12 @@ pub async fn login(
     let addr = throttle::address_key(ip);
     // The attempt is reserved (recorded as a failure) in the same transaction that checks the
     // throttle, before any password is looked at: concurrent attempts cannot all pass a
-    // check that each of them made before the others were recorded.
-    let reservation = {
-        let (email_key, addr) = (email_key.clone(), addr.clone());
-        state
-            .db
-            .transaction(|conn| {
-                Box::pin(async move {
-                    login_failures::lock(conn, &email_key, &addr).await?;
-                    let since = now - LOGIN_WINDOW_SECS;
-                    let (account_count, account_last) = login_failures::account_summary(
-                        conn,
-                        &email_key,
-                        now - LOGIN_ACCOUNT_WINDOW_SECS,
-                    )
-                    .await?;
-                    let failures = throttle::Failures {
-                        pair: login_failures::recent_for_pair(
-                            conn,
-                            &email_key,
-                            &addr,
-                            since,
-                            LOGIN_MAX_FAILURES,
-                        )
-                        .await?,
-                        address: login_failures::recent_for_ip(
-                            conn,
-                            &addr,
-                            since,
-                            LOGIN_MAX_FAILURES_PER_ADDRESS,
-                        )
-                        .await?,
-                        account_count,
-                        account_last,
-                    };
-                    throttle::check(&failures, now)
-                        .map_err(|retry_after_secs| AppError::Throttled { retry_after_secs })?;
-                    Ok::<_, AppError>(login_failures::insert(conn, &email_key, &addr, now).await?)
-                })
-            })
-            .await?
-    };
+    // check that each of them made before the others were recorded. It runs as a task of its
+    // own so that a client going away cannot drop it half-way and leave a transaction open
+    // with the locks held.
+    let reservation = tokio::spawn(reserve(state.clone(), email_key.clone(), addr.clone(), now))
+        .await
+        .map_err(|e| crate::backend::error_map::internal("sign-in reservation", &e))??;
     let user = {
         let mut pooled = state.db.get().await?;
         users::find_live_by_email(&mut pooled.conn(), &email_key).await?
@@ -121,7 +100,7 @@ pub async fn login(
                 .db
                 .transaction(|conn| {
                     Box::pin(async move {
-                        login_failures::clear_email(conn, &user.email).await?;
+                        login_failures::clear_pair(conn, &email_key, &addr).await?;
                         users::touch_last_login(conn, user.id, now).await?;
                         audit::record(
                             conn,
@@ -171,6 +150,51 @@ pub async fn login(
             })
         }
     }
+}
+
+/// Checks the throttle and records the attempt as a failure, in one transaction; returns the
+/// record's id.
+async fn reserve(
+    state: AppState,
+    email_key: String,
+    addr: String,
+    now: i64,
+) -> Result<i64, AppError> {
+    state
+        .db
+        .transaction(|conn| {
+            Box::pin(async move {
+                login_failures::lock(conn, &email_key, &addr).await?;
+                let since = now - LOGIN_WINDOW_SECS;
+                let failures = throttle::Failures {
+                    pair: login_failures::recent_for_pair(
+                        conn,
+                        &email_key,
+                        &addr,
+                        since,
+                        LOGIN_MAX_FAILURES,
+                    )
+                    .await?,
+                    address: login_failures::recent_for_ip(
+                        conn,
+                        &addr,
+                        since,
+                        LOGIN_MAX_FAILURES_PER_ADDRESS,
+                    )
+                    .await?,
+                    account_count: login_failures::account_count(
+                        conn,
+                        &email_key,
+                        now - LOGIN_ACCOUNT_WINDOW_SECS,
+                    )
+                    .await?,
+                };
+                throttle::check(&failures, now)
+                    .map_err(|retry_after_secs| AppError::Throttled { retry_after_secs })?;
+                Ok::<_, AppError>(login_failures::insert(conn, &email_key, &addr, now).await?)
+            })
+        })
+        .await
 }
 
 /// Clears an account's sign-in failures (`keyward user unlock`), audited. Returns how many
@@ -297,9 +321,7 @@ pub async fn complete_setup(
     if !setup_code_valid(state, code).await? {
         return Err(setup_code_dead(state).await);
     }
-    let hash = crypto::hash_password(password)
-        .await
-        .map_err(|e| crate::backend::error_map::internal("password hash", &e))?;
+    let hash = hash_password(state, password).await?;
     let code_hash = state.key.keyed_hash(code.as_bytes());
     let now = now();
     let ip = ip.map(str::to_string);
@@ -391,9 +413,7 @@ pub async fn set_password_with_link(
     if password_link_user(state, code).await?.is_none() {
         return Err(link_dead());
     }
-    let hash = crypto::hash_password(password)
-        .await
-        .map_err(|e| crate::backend::error_map::internal("password hash", &e))?;
+    let hash = hash_password(state, password).await?;
     let code_hash = state.key.keyed_hash(code.as_bytes());
     let now = now();
     let ip = ip.map(str::to_string);

@@ -421,9 +421,7 @@ pub async fn create_with_password(
     let email = normalize_email(email)?;
     let display_name = validate_display_name(display_name)?;
     crate::domain::names::validate_new_password(password.expose(), password.expose())?;
-    let hash = crate::backend::crypto::hash_password(password)
-        .await
-        .map_err(|e| crate::backend::error_map::internal("password hash", &e))?;
+    let hash = super::login::hash_password(state, password).await?;
     let now = now();
     let me = me.clone();
     let row = state

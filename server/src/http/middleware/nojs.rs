@@ -13,7 +13,10 @@
 //! - failure of an anonymous visitor (the login and setup forms): the same, but the outcome
 //!   travels in a short-lived signed cookie instead of the session. A session would let
 //!   anyone write a database row per failed post (and fill the database); this way an
-//!   anonymous post leaves nothing on the server.
+//!   anonymous post leaves nothing on the server. Anyone can get such a cookie by failing a
+//!   post, so it is honoured only where it belongs: it is signed with its issue time (five
+//!   minutes), carries one of the anonymous endpoints (login, setup, set-password), and is
+//!   ignored for a signed-in visitor.
 //!
 //! Echoed values are bounded (`ECHO_FIELD_LIMIT`, `ECHO_TOTAL_LIMIT`): every real field is
 //! far shorter, and a session never carries more than a few KiB of echo.
@@ -28,7 +31,7 @@ use http::header::{
 use http::{HeaderValue, Method, StatusCode};
 use leptos::prelude::provide_context;
 
-use app::api::{ONE_TIME_ENDPOINTS, PREFIX};
+use app::api::{ANONYMOUS_ENDPOINTS, ONE_TIME_ENDPOINTS, PREFIX};
 use app::backend::auth::SessionAuth;
 use app::backend::db::session_store::AUTH_KEY;
 use app::backend::state::AppState;
@@ -44,6 +47,10 @@ const ECHO_TOTAL_LIMIT: usize = 8 * 1024;
 const ANONYMOUS_ECHO_LIMIT: usize = 512;
 const COOKIE_VALUE_LIMIT: usize = 3 * 1024;
 pub const FLASH_COOKIE: &str = "keyward_flash";
+/// The name when cookies are secure: the browser then accepts it only from https, for the
+/// whole host, never set by a sibling domain.
+pub const FLASH_COOKIE_SECURE: &str = "__Host-keyward_flash";
+const FLASH_MAX_AGE_SECS: i64 = 300;
 
 /// The fields to refill: never passwords, never oversized, and a bounded total.
 fn echo_values(form: &[u8], limit: usize) -> Vec<(String, String)> {
@@ -157,7 +164,7 @@ pub async fn plain_form_posts(State(state): State<AppState>, req: Request, next:
             if signed_in && session.insert(FLASH_KEY, &outcome).await.is_ok() {
                 return see_other(&page);
             }
-            if !signed_in {
+            if !signed_in && ANONYMOUS_ENDPOINTS.contains(&outcome.endpoint.as_str()) {
                 let outcome = NoJsOutcome {
                     values: echo_values(&form, ANONYMOUS_ECHO_LIMIT),
                     ..outcome.clone()
@@ -177,13 +184,21 @@ pub async fn plain_form_posts(State(state): State<AppState>, req: Request, next:
     res
 }
 
-fn flash_mac(state: &AppState, json: &[u8]) -> String {
-    let mut data = b"nojs-flash:".to_vec();
+fn flash_cookie_name(state: &AppState) -> &'static str {
+    if state.config.secure_cookies {
+        FLASH_COOKIE_SECURE
+    } else {
+        FLASH_COOKIE
+    }
+}
+
+fn flash_mac(state: &AppState, issued_at: i64, json: &[u8]) -> String {
+    let mut data = format!("nojs-flash:{issued_at}:").into_bytes();
     data.extend_from_slice(json);
     app::backend::crypto::to_hex(&state.key.keyed_hash(&data))
 }
 
-fn cookie_attributes(state: &AppState, max_age: u32) -> String {
+fn cookie_attributes(state: &AppState, max_age: i64) -> String {
     let secure = if state.config.secure_cookies {
         "; Secure"
     } else {
@@ -192,42 +207,52 @@ fn cookie_attributes(state: &AppState, max_age: u32) -> String {
     format!("; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
 }
 
-/// `keyward_flash=<outcome as JSON, form-encoded>.<MAC>`, valid for five minutes. Signed with
-/// the server key so that nobody can put words in our pages.
+/// `keyward_flash=<issue time>.<outcome as JSON, form-encoded>.<MAC>`, valid for five minutes.
+/// Signed with the server key (over the issue time and the outcome, endpoint included) so
+/// that nobody can put words in our pages or replay an old outcome.
 fn flash_cookie(state: &AppState, outcome: &NoJsOutcome) -> Option<HeaderValue> {
     let json = serde_json::to_vec(outcome).ok()?;
     let value: String = url::form_urlencoded::byte_serialize(&json).collect();
     if value.len() > COOKIE_VALUE_LIMIT {
         return None;
     }
-    let mac = flash_mac(state, &json);
+    let issued_at = app::domain::timefmt::now();
+    let mac = flash_mac(state, issued_at, &json);
     HeaderValue::from_str(&format!(
-        "{FLASH_COOKIE}={value}.{mac}{}",
-        cookie_attributes(state, 300)
+        "{}={issued_at}.{value}.{mac}{}",
+        flash_cookie_name(state),
+        cookie_attributes(state, FLASH_MAX_AGE_SECS)
     ))
     .ok()
 }
 
-/// The outcome in a request's flash cookie, if there is one and it is ours.
+/// The outcome in a request's flash cookie, if there is one, it is ours, it is fresh and it
+/// is the outcome of an anonymous endpoint.
 fn read_flash_cookie(state: &AppState, headers: &http::HeaderMap) -> Option<NoJsOutcome> {
+    let prefix = format!("{}=", flash_cookie_name(state));
     let raw = headers
         .get_all(http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|c| {
-            c.trim()
-                .strip_prefix(&format!("{FLASH_COOKIE}="))
-                .map(str::to_string)
-        })?;
-    let (value, mac) = raw.rsplit_once('.')?;
+        .find_map(|c| c.trim().strip_prefix(&prefix).map(str::to_string))?;
+    let (issued_at, rest) = raw.split_once('.')?;
+    let (value, mac) = rest.rsplit_once('.')?;
+    let issued_at: i64 = issued_at.parse().ok()?;
     let encoded = format!("v={value}");
     let (_, json) = url::form_urlencoded::parse(encoded.as_bytes()).next()?;
-    let expected = flash_mac(state, json.as_bytes());
+    let expected = flash_mac(state, issued_at, json.as_bytes());
     if !app::backend::crypto::hashes_equal(expected.as_bytes(), mac.as_bytes()) {
         return None;
     }
-    serde_json::from_str(&json).ok()
+    let age = app::domain::timefmt::now() - issued_at;
+    if !(0..=FLASH_MAX_AGE_SECS).contains(&age) {
+        return None;
+    }
+    let outcome: NoJsOutcome = serde_json::from_str(&json).ok()?;
+    ANONYMOUS_ENDPOINTS
+        .contains(&outcome.endpoint.as_str())
+        .then_some(outcome)
 }
 
 fn see_other(location: &str) -> Response {
@@ -266,6 +291,16 @@ async fn render(
     handler(req).await
 }
 
+fn has_flash_cookie(state: &AppState, headers: &http::HeaderMap) -> bool {
+    let prefix = format!("{}=", flash_cookie_name(state));
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|c| c.trim().starts_with(&prefix))
+}
+
 /// Page views pick up a waiting no-JS outcome (see above) and hand it to the page render.
 pub async fn flash_outcome(
     State(state): State<AppState>,
@@ -277,10 +312,17 @@ pub async fn flash_outcome(
         && !req.uri().path().starts_with("/pkg/");
     let mut from_cookie = false;
     if is_page {
-        if let Some(outcome) = read_flash_cookie(&state, req.headers()) {
-            req.extensions_mut().insert(outcome);
-            from_cookie = true;
-        } else if let Some(session) = req.extensions().get::<tower_sessions::Session>().cloned() {
+        let session = req.extensions().get::<tower_sessions::Session>().cloned();
+        let signed_in = match &session {
+            Some(s) => matches!(s.get::<SessionAuth>(AUTH_KEY).await, Ok(Some(_))),
+            None => false,
+        };
+        from_cookie = has_flash_cookie(&state, req.headers());
+        if !signed_in {
+            if let Some(outcome) = read_flash_cookie(&state, req.headers()) {
+                req.extensions_mut().insert(outcome);
+            }
+        } else if let Some(session) = session {
             if let Ok(Some(outcome)) = session.remove::<NoJsOutcome>(FLASH_KEY).await {
                 req.extensions_mut().insert(outcome);
             }
@@ -288,10 +330,12 @@ pub async fn flash_outcome(
     }
     let mut res = next.run(req).await;
     if from_cookie {
-        // Shown once: a reload shows the plain page.
-        if let Ok(v) =
-            HeaderValue::from_str(&format!("{FLASH_COOKIE}={}", cookie_attributes(&state, 0)))
-        {
+        // Shown once (or not at all): a reload shows the plain page.
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "{}={}",
+            flash_cookie_name(&state),
+            cookie_attributes(&state, 0)
+        )) {
             res.headers_mut().append(SET_COOKIE, v);
         }
     }
