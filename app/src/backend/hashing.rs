@@ -175,7 +175,10 @@ mod tests {
         let (started, release) = (started.clone(), release.clone());
         move || {
             started.store(true, Ordering::Release);
-            while !release.load(Ordering::Acquire) {
+            // Bounded, so that a failed assertion ends the test rather than leaving the
+            // runtime's shutdown waiting for this thread.
+            let give_up = std::time::Instant::now() + Duration::from_secs(10);
+            while !release.load(Ordering::Acquire) && std::time::Instant::now() < give_up {
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
