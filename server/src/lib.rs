@@ -1,6 +1,7 @@
 //! The `keyward` binary around the `app` crate: configuration, start-up, the HTTP router and
 //! its middleware, and the command line.
 
+pub mod alloc;
 pub mod cli;
 pub mod config;
 pub mod data_dir;

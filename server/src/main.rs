@@ -3,6 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    server::alloc::tune();
     let cli = server::config::Cli::parse();
     server::telemetry::init(&cli.config);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
