@@ -56,30 +56,15 @@ pub async fn find_live(conn: &mut Conn<'_>, id: i64) -> QueryResult<Option<Servi
         .optional())
 }
 
-/// `find_live` for a read-modify-write: on PostgreSQL the row stays locked until the
-/// transaction ends, so a concurrent edit waits and then reads this one's result instead of
+/// `find_live` for a read-modify-write: takes the account's row lock first (`lock`), so on
+/// PostgreSQL a concurrent edit waits and then reads this one's result instead of
 /// overwriting it (SQLite's write transactions are exclusive already).
-pub async fn find_live_for_update(
+pub async fn find_live_locked(
     conn: &mut Conn<'_>,
     id: i64,
 ) -> QueryResult<Option<ServiceAccountRow>> {
-    match conn {
-        Conn::Pg(c) => service_accounts::table
-            .find(id)
-            .filter(service_accounts::deleted_at.is_null())
-            .select(ServiceAccountRow::as_select())
-            .for_update()
-            .first(*c)
-            .await
-            .optional(),
-        Conn::Sqlite(c) => service_accounts::table
-            .find(id)
-            .filter(service_accounts::deleted_at.is_null())
-            .select(ServiceAccountRow::as_select())
-            .first(*c)
-            .await
-            .optional(),
-    }
+    lock(conn, id).await?;
+    find_live(conn, id).await
 }
 
 pub async fn find_live_by_name(

@@ -235,7 +235,7 @@ pub async fn update(
     state
         .auth_transaction(|conn| {
             Box::pin(async move {
-                let row = repo::find_live_for_update(conn, id)
+                let row = repo::find_live_locked(conn, id)
                     .await?
                     .ok_or_else(not_found)?;
                 require_manage(&me, &row)?;
@@ -294,7 +294,7 @@ pub async fn set_enabled(
     state
         .auth_transaction(|conn| {
             Box::pin(async move {
-                let row = repo::find_live_for_update(conn, id)
+                let row = repo::find_live_locked(conn, id)
                     .await?
                     .ok_or_else(not_found)?;
                 require_manage(&me, &row)?;
@@ -341,7 +341,7 @@ pub async fn delete(
     state
         .auth_transaction(|conn| {
             Box::pin(async move {
-                let row = repo::find_live_for_update(conn, id)
+                let row = repo::find_live_locked(conn, id)
                     .await?
                     .ok_or_else(not_found)?;
                 require_manage(&me, &row)?;
