@@ -15,6 +15,7 @@ pub mod throttle;
 pub mod timefmt;
 pub mod token_format;
 pub mod token_query;
+pub mod token_status;
 
 pub use role::Role;
 pub use sensitive::Sensitive;

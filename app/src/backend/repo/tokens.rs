@@ -4,7 +4,7 @@ use diesel_async::RunQueryDsl;
 use crate::backend::db::schema::{service_accounts, tokens, users};
 use crate::backend::db::{dispatch, Conn};
 
-#[derive(Clone, Queryable, Selectable)]
+#[derive(Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = tokens)]
 pub struct TokenRow {
     pub id: i64,

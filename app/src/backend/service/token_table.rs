@@ -8,29 +8,16 @@ use super::audit::{self, action, Target};
 use super::now;
 use super::tokens::to_view;
 use crate::backend::auth::Principal;
-use crate::backend::db::Conn;
 use crate::backend::repo::saved_searches as saved;
-use crate::backend::repo::token_table::{self as repo, SortKey, TableFilter};
+use crate::backend::repo::token_table::{self as repo, TableFilter, TableQuery};
 use crate::backend::repo::{epoch, tokens};
 use crate::backend::state::AppState;
 use crate::domain::expiry::parse_date;
 use crate::domain::policy::{self, TokenTableScope};
-use crate::domain::token_query::{SortColumn, TokenQuery, COUNT_CAP};
+use crate::domain::token_query::{TokenQuery, COUNT_CAP};
 use crate::domain::{FieldError, Role};
 use crate::errors::AppError;
-use crate::model::{RevokeReason, SavedSearchView, TokenStatus, TokenTablePage, TokenView};
-
-/// A full-text search finding more rows than this is "dense": walking the sort index and
-/// checking each row finds a page sooner than collecting every match first.
-const SELECTIVE_SEARCH: i64 = 2_000;
-
-const STATUS_ORDER: [TokenStatus; 5] = [
-    TokenStatus::Active,
-    TokenStatus::ExpiringSoon,
-    TokenStatus::OwnerDisabled,
-    TokenStatus::Expired,
-    TokenStatus::Revoked,
-];
+use crate::model::{RevokeReason, SavedSearchView, TokenTablePage, TokenView};
 
 fn scope(me: &Principal) -> Result<TokenTableScope, AppError> {
     policy::token_table_scope(me.role).ok_or_else(|| {
@@ -38,25 +25,13 @@ fn scope(me: &Principal) -> Result<TokenTableScope, AppError> {
     })
 }
 
-/// Resolves a view to a filter: dates to times, the caller's scope, the search strategy.
-async fn filter_for(
-    conn: &mut Conn<'_>,
-    me: &Principal,
-    q: &TokenQuery,
-    now: i64,
-) -> Result<TableFilter, AppError> {
+/// Resolves a view to a filter: dates to times, the caller's scope.
+fn filter_for(me: &Principal, q: &TokenQuery, now: i64) -> Result<TableFilter, AppError> {
     let scope = scope(me)?;
     let day_start = |d: &str| {
         parse_date(d)
             .ok()
             .map(|d| d.midnight().assume_utc().unix_timestamp())
-    };
-    let search = (!q.q.is_empty()).then(|| q.q.to_lowercase());
-    let search_indexed = match (&search, conn.is_sqlite()) {
-        (Some(text), true) if text.chars().count() >= 3 => {
-            repo::fts_matches(conn, text, SELECTIVE_SEARCH + 1).await? <= SELECTIVE_SEARCH
-        }
-        _ => false,
     };
     Ok(TableFilter {
         service_accounts_only: scope == TokenTableScope::ServiceAccountTokens,
@@ -71,162 +46,36 @@ async fn filter_for(
             .as_deref()
             .and_then(day_start)
             .map(|t| t + crate::domain::limits::DAY_SECS),
-        search,
-        search_indexed,
+        search: (!q.q.is_empty()).then(|| q.q.to_lowercase()),
         now,
         ..TableFilter::default()
     })
 }
 
+/// One page of the table: one statement gives the rows and the count (exact up to
+/// `COUNT_CAP`, "more than" beyond it).
 pub async fn list(
     state: &AppState,
     me: &Principal,
     q: &TokenQuery,
 ) -> Result<TokenTablePage, AppError> {
     let now = now();
-    let mut pooled = state.db.get().await?;
-    let mut conn = pooled.conn();
-    let filter = filter_for(&mut conn, me, q, now).await?;
-    // Few matches: read them with their sort values (the filter's own index finds them) and
-    // sort here; the count is exact. Many matches: walk the sort column's index, which finds a
-    // page quickly precisely because matches are everywhere; the count is "more than".
-    let mut keys = repo::sort_keys(&mut conn, &filter, q.sort, COUNT_CAP + 1).await?;
-    let (ids, total) = if (keys.len() as i64) <= COUNT_CAP {
-        let total = keys.len() as i64;
-        sort_in_memory(&mut keys, q.sort, q.desc, now);
-        let ids = keys
-            .into_iter()
-            .skip(q.offset() as usize)
-            .take(q.per_page as usize)
-            .map(|(id, _)| id)
-            .collect();
-        (ids, total)
-    } else if matches!(q.sort, SortColumn::Status | SortColumn::Role) {
-        bucket_page(&mut conn, &filter, q).await?
-    } else {
-        let ids =
-            repo::page_ids(&mut conn, &filter, q.sort, q.desc, q.offset(), q.per_page).await?;
-        (ids, COUNT_CAP + 1)
+    let query = TableQuery {
+        filter: filter_for(me, q, now)?,
+        sort: q.sort,
+        desc: q.desc,
+        offset: q.offset(),
+        limit: q.per_page,
     };
-    let mut rows = repo::rows_by_ids(&mut conn, &ids).await?;
-    rows.sort_by_key(|(row, _, _)| ids.iter().position(|id| *id == row.id));
+    let mut pooled = state.db.get().await?;
+    let page = repo::page(&mut pooled.conn(), &query).await?;
     Ok(TokenTablePage {
-        items: rows.into_iter().map(|r| to_view(r, now)).collect(),
-        total: total.min(COUNT_CAP),
-        capped: total > COUNT_CAP,
+        items: page.rows.into_iter().map(|r| to_view(r, now)).collect(),
+        total: page.matches.min(COUNT_CAP),
+        capped: page.matches > COUNT_CAP,
         page: q.page,
         per_page: q.per_page,
     })
-}
-
-fn status_rank(key: &SortKey, now: i64) -> u8 {
-    let SortKey::Status(revoked, expires, owner_disabled) = key else {
-        return 0;
-    };
-    let soon = now + crate::domain::limits::EXPIRY_WARNING_DAYS * crate::domain::limits::DAY_SECS;
-    if revoked.is_some() {
-        4
-    } else if expires.is_some_and(|e| e <= now) {
-        3
-    } else if *owner_disabled {
-        2
-    } else if expires.is_some_and(|e| e < soon) {
-        1
-    } else {
-        0
-    }
-}
-
-fn role_rank(key: &SortKey) -> u8 {
-    match key {
-        SortKey::Role(r) => Role::parse(r).map(|r| r as u8).unwrap_or(0),
-        _ => 0,
-    }
-}
-
-/// The same order as the SQL of `repo::token_table` (byte-wise text, "never" placement,
-/// status and role by meaning, ties by id in the sort's direction).
-fn sort_in_memory(keys: &mut [(i64, SortKey)], sort: SortColumn, desc: bool, now: i64) {
-    use std::cmp::Ordering;
-    keys.sort_by(|(a_id, a), (b_id, b)| {
-        let by_value = match sort {
-            SortColumn::Status => status_rank(a, now).cmp(&status_rank(b, now)),
-            SortColumn::Role => role_rank(a).cmp(&role_rank(b)),
-            SortColumn::Expires => match (a, b) {
-                // never after every date (ascending)
-                (SortKey::Time(x), SortKey::Time(y)) => (x.is_none(), x).cmp(&(y.is_none(), y)),
-                _ => Ordering::Equal,
-            },
-            SortColumn::LastUsed => match (a, b) {
-                // never used: last in both directions, so decided before the direction
-                (SortKey::Time(None), SortKey::Time(Some(_))) => return Ordering::Greater,
-                (SortKey::Time(Some(_)), SortKey::Time(None)) => return Ordering::Less,
-                _ => a.cmp(b),
-            },
-            _ => a.cmp(b),
-        };
-        let ordered = by_value.then(a_id.cmp(b_id));
-        if desc {
-            ordered.reverse()
-        } else {
-            ordered
-        }
-    });
-}
-
-/// Sorting by status or role follows their meaning, not their spelling: status by status
-/// (active, expiring soon, owner disabled, expired, revoked) or role by role (Viewer up to
-/// Admin), by id within each. Each bucket is an indexed condition, so this is a handful of
-/// index walks instead of sorting every match.
-async fn bucket_page(
-    conn: &mut Conn<'_>,
-    filter: &TableFilter,
-    q: &TokenQuery,
-) -> Result<(Vec<i64>, i64), AppError> {
-    let mut buckets: Vec<TableFilter> = if q.sort == SortColumn::Status {
-        STATUS_ORDER
-            .into_iter()
-            .filter(|s| filter.statuses.is_empty() || filter.statuses.contains(s))
-            .map(|s| TableFilter {
-                statuses: vec![s],
-                ..filter.clone()
-            })
-            .collect()
-    } else {
-        Role::ALL
-            .into_iter()
-            .map(|r| TableFilter {
-                owner_roles: Some(vec![r.as_str()]),
-                ..filter.clone()
-            })
-            .collect()
-    };
-    if q.desc {
-        buckets.reverse();
-    }
-    let mut skip = q.offset();
-    let mut need = q.per_page;
-    let mut ids = Vec::new();
-    let mut total = 0;
-    for bucket in buckets {
-        if total > COUNT_CAP {
-            break;
-        }
-        let count = repo::count_capped(conn, &bucket, COUNT_CAP + 1 - total).await?;
-        if need > 0 {
-            if skip >= count {
-                skip -= count;
-            } else {
-                let got =
-                    repo::page_ids(conn, &bucket, SortColumn::Status, q.desc, skip, need).await?;
-                skip = 0;
-                need -= got.len() as i64;
-                ids.extend(got);
-            }
-        }
-        total += count;
-    }
-    Ok((ids, total))
 }
 
 /// How many live tokens a bulk revoke of this view would revoke (exact, uncapped).
@@ -238,20 +87,15 @@ pub async fn live_matching(
     let now = now();
     let mut pooled = state.db.get().await?;
     let mut conn = pooled.conn();
-    let filter = bulk_filter(&mut conn, me, q, now).await?;
+    let filter = bulk_filter(me, q, now)?;
     Ok(repo::all_ids(&mut conn, &filter).await?.len() as i64)
 }
 
 /// What a bulk revoke may touch: live tokens in the view, and for Power Users only tokens of
 /// accounts whose role is at most their own.
-async fn bulk_filter(
-    conn: &mut Conn<'_>,
-    me: &Principal,
-    q: &TokenQuery,
-    now: i64,
-) -> Result<TableFilter, AppError> {
+fn bulk_filter(me: &Principal, q: &TokenQuery, now: i64) -> Result<TableFilter, AppError> {
     me.require_session()?;
-    let mut filter = filter_for(conn, me, q, now).await?;
+    let mut filter = filter_for(me, q, now)?;
     filter.live_only = true;
     if me.role != Role::Admin {
         filter.owner_roles = Some(me.role.assignable().map(Role::as_str).collect());
@@ -280,7 +124,7 @@ pub async fn revoke_matching(
     state
         .auth_transaction(|conn| {
             Box::pin(async move {
-                let filter = bulk_filter(conn, &me, &q, now).await?;
+                let filter = bulk_filter(&me, &q, now)?;
                 let ids = repo::all_ids(conn, &filter).await?;
                 if ids.len() as i64 != expected {
                     return Err(AppError::Conflict {
@@ -383,11 +227,9 @@ pub async fn export_batch(
     let now = now();
     let mut pooled = state.db.get().await?;
     let mut conn = pooled.conn();
-    let mut filter = filter_for(&mut conn, me, q, now).await?;
+    let mut filter = filter_for(me, q, now)?;
     filter.after_id = Some(after);
-    let ids = repo::page_ids(&mut conn, &filter, SortColumn::Status, false, 0, limit).await?;
-    let mut rows = repo::rows_by_ids(&mut conn, &ids).await?;
-    rows.sort_by_key(|(row, _, _)| row.id);
+    let rows = repo::rows_in_id_order(&mut conn, &filter, limit).await?;
     Ok(rows.into_iter().map(|r| to_view(r, now)).collect())
 }
 

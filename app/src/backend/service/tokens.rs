@@ -15,7 +15,6 @@ use crate::domain::cidr::{format_allowlist, parse_allowlist};
 use crate::domain::expiry::{resolve_expires_in, resolve_expiry, Grace};
 use crate::domain::limits::MAX_LIVE_TOKENS_PER_OWNER;
 use crate::domain::names::{token_search_text, validate_description, validate_token_name};
-use crate::domain::timefmt::expires_soon;
 use crate::domain::token_format::TokenKind;
 use crate::domain::{policy, Role};
 use crate::errors::AppError;
@@ -46,17 +45,12 @@ impl Owner {
 
 /// The status a token shows, worked out from its row and its owner at `now`.
 pub fn status_of(row: &TokenRow, owner_disabled: bool, now: i64) -> TokenStatus {
-    if row.revoked_at.is_some() {
-        TokenStatus::Revoked
-    } else if row.expires_at.is_some_and(|at| at <= now) {
-        TokenStatus::Expired
-    } else if owner_disabled {
-        TokenStatus::OwnerDisabled
-    } else if expires_soon(row.expires_at, now).is_some() {
-        TokenStatus::ExpiringSoon
-    } else {
-        TokenStatus::Active
-    }
+    crate::domain::token_status::status_at(
+        row.revoked_at.is_some(),
+        row.expires_at,
+        owner_disabled,
+        now,
+    )
 }
 
 pub fn to_view((row, sa, user): TokenWithOwner, now: i64) -> TokenView {

@@ -1,0 +1,10 @@
+CREATE INDEX tokens_by_created ON tokens (created_at, id);
+CREATE INDEX tokens_by_name ON tokens (name, id);
+CREATE INDEX tokens_by_prefix ON tokens (display_prefix, id);
+CREATE INDEX tokens_by_owner_name ON tokens (owner_name, id);
+CREATE INDEX tokens_by_kind ON tokens (kind, id);
+CREATE INDEX tokens_by_role ON tokens (owner_role, id);
+CREATE INDEX tokens_by_expires ON tokens ((expires_at IS NULL), expires_at, id);
+CREATE INDEX tokens_by_last_used ON tokens ((last_used_at IS NULL), last_used_at, id);
+CREATE INDEX tokens_by_last_used_desc ON tokens ((last_used_at IS NULL), last_used_at DESC, id DESC);
+CREATE INDEX tokens_by_revoked ON tokens (revoked_at);
