@@ -12,4 +12,5 @@ mod races;
 mod secrets;
 mod security;
 mod token_table;
+mod token_table_scale;
 mod tokens;

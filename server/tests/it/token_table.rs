@@ -171,7 +171,7 @@ async fn org(b: Backend) -> (TestDb, Org) {
 }
 
 /// The expected order of `items` for a sort, computed independently of the server.
-fn expected(items: &[Value], sort: &str, desc: bool) -> Vec<i64> {
+pub(crate) fn expected(items: &[Value], sort: &str, desc: bool) -> Vec<i64> {
     let mut v: Vec<&Value> = items.iter().collect();
     let id = |t: &Value| t["id"].as_i64().unwrap();
     let text = |t: &Value, k: &str| t[k].as_str().unwrap_or_default().to_string();

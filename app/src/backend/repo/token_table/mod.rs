@@ -12,14 +12,12 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use diesel_async::RunQueryDsl;
 
-pub use filter::TableFilter;
-use filter::{push_conditions, Dialect, Sql, PAGE_COLUMNS};
+use filter::{push_conditions, Sql, PAGE_COLUMNS};
+pub use filter::{Dialect, TableFilter};
 
 use super::tokens::{TokenRow, TokenWithOwner};
 use crate::backend::db::Conn;
 use crate::domain::token_query::{SortColumn, COUNT_CAP};
-
-pub use sqlite::fts_phrase;
 
 /// One page of the table: what to match, how to order, which slice.
 #[derive(Debug, Clone)]
@@ -216,4 +214,14 @@ pub async fn rows_by_ids(conn: &mut Conn<'_>, ids: &[i64]) -> QueryResult<Vec<To
         .into_iter()
         .map(PageRow::into_token)
         .collect())
+}
+
+/// The statement `page` runs for `q` on `dialect`, with its bound strings (for EXPLAIN in
+/// tests and when investigating a slow view).
+pub fn page_statement(dialect: Dialect, q: &TableQuery) -> (String, Vec<String>) {
+    let sql = match dialect {
+        Dialect::Sqlite => sqlite::page(q),
+        Dialect::Postgres => postgres::page(q),
+    };
+    (sql.text, sql.binds)
 }

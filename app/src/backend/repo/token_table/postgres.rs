@@ -18,7 +18,7 @@ use crate::backend::repo::contains_pattern;
 use crate::domain::token_query::COUNT_CAP;
 
 /// Candidates beyond this many make the trigram index slower than walking a covering index.
-pub const TRGM_CANDIDATES: i64 = 10_000;
+const TRGM_CANDIDATES: i64 = 10_000;
 
 fn uses_trgm(q: &TableQuery) -> bool {
     q.filter

@@ -27,10 +27,10 @@ use crate::domain::token_status::sort_rank;
 use crate::model::TokenStatus;
 
 /// Candidates beyond this many make the full-text index slower than walking a covering index.
-pub const FTS_CANDIDATES: i64 = 10_000;
+const FTS_CANDIDATES: i64 = 10_000;
 
 /// The FTS5 phrase for a substring (trigram tokenizer: 3+ characters).
-pub fn fts_phrase(text: &str) -> String {
+fn fts_phrase(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
