@@ -173,9 +173,13 @@ fn pool_error(e: impl std::fmt::Display) -> DbError {
 /// PRAGMAs every SQLite connection gets: WAL so readers never block the writer, a busy timeout
 /// for the rare writer from another process (the command line), foreign keys enforced.
 /// `optimize` refreshes the query planner's statistics where they are stale (the token table
-/// depends on them to choose between its indexes).
+/// depends on them to choose between its indexes). Reads go through a memory map (up to
+/// SQLite's 2 GiB default ceiling, shared by every connection through the page cache): a
+/// token-table page walks hundreds of thousands of index entries, and reading them with a
+/// system call per page doubled the time.
 const SQLITE_SETUP: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
-     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA optimize = 0x10002;";
+     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 2147418112; \
+     PRAGMA optimize = 0x10002;";
 
 fn sqlite_manager(path: &str) -> AsyncDieselConnectionManager<SqliteConn> {
     let mut config = ManagerConfig::<SqliteConn>::default();
@@ -318,7 +322,9 @@ impl Db {
         match (&mut conn, full) {
             (Conn::Sqlite(c), false) => c.batch_execute("PRAGMA optimize").await?,
             (Conn::Sqlite(c), true) => c.batch_execute("ANALYZE").await?,
-            (Conn::Pg(c), true) => c.batch_execute("ANALYZE").await?,
+            // VACUUM too: index-only scans (the token table's pages) need the visibility map
+            // it sets after a bulk load.
+            (Conn::Pg(c), true) => c.batch_execute("VACUUM (ANALYZE)").await?,
             (Conn::Pg(_), false) => {}
         }
         Ok(())

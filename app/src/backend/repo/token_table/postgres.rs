@@ -1,21 +1,23 @@
-//! The token table's page on PostgreSQL, as one statement. The shape is SQLite's (see
-//! `sqlite.rs`): capped matches `m` and their count `c`, then either the matches sorted as a
-//! set (≤ 5,000) or a walk of the sort column's covering index. What differs:
+//! The token table's page on PostgreSQL, as one statement. The plans are SQLite's (see
+//! `sqlite.rs`: walk first, or filter first and walk past 5,000 matches); what differs:
 //!
-//! - the covering indexes hold their filter columns as `INCLUDE` columns (exact last use
-//!   among them: every non-HOT update writes every index anyway), so pages come from
-//!   index-only scans;
-//! - substring search uses the `pg_trgm` GIN index through `LIKE` for the candidates;
-//! - the idle branch is switched off by a condition on the count alone, which PostgreSQL
-//!   evaluates once (a "one-time filter") before running the branch; the LIMITs stay
-//!   constants so the planner prefers walking the sort index.
+//! - the covering indexes hold their filter columns as `INCLUDE` columns (the exact time of
+//!   last use among them: a non-HOT update writes every index anyway), so walks are
+//!   index-only scans, and `tokens_list_id` gives the status arms their id order;
+//! - substring search finds its candidates through the `pg_trgm` GIN index (`LIKE`);
+//! - the planner chooses the indexes (no hints); the branches the data turn off carry a
+//!   condition on the count alone, which PostgreSQL evaluates once ("one-time filter")
+//!   before running the branch, and LIMITs stay constants so walking an index in order
+//!   stays the cheap plan for a page.
 
 use super::filter::{
-    order_by, push_conditions, sort_key, status_condition, Dialect, Sql, PAGE_COLUMNS,
+    order_by, push_conditions, sort_key, status_condition, status_rank, Access, Dialect, Sql,
+    PAGE_COLUMNS,
 };
 use super::TableQuery;
 use crate::backend::repo::contains_pattern;
 use crate::domain::token_query::COUNT_CAP;
+use crate::domain::token_status::sort_rank;
 
 /// Candidates beyond this many make the trigram index slower than walking a covering index.
 const TRGM_CANDIDATES: i64 = 10_000;
@@ -27,10 +29,79 @@ fn uses_trgm(q: &TableQuery) -> bool {
         .is_some_and(|s| s.chars().count() >= 3)
 }
 
-fn push_matches(sql: &mut Sql, q: &TableQuery) {
+fn narrow(q: &TableQuery) -> bool {
+    !matches!(Access::for_filter(&q.filter), Access::Scan | Access::Kind)
+}
+
+fn key(q: &TableQuery, prefix: &str) -> String {
+    match sort_key(q.sort, q.desc) {
+        Some((column, _)) => format!("{prefix}{column}"),
+        None => status_rank(q.filter.now, prefix),
+    }
+}
+
+fn dir(q: &TableQuery) -> &'static str {
+    if q.desc {
+        " DESC"
+    } else {
+        ""
+    }
+}
+
+/// Appends a walk of the sort order yielding `(k, id)` when `guard` holds.
+fn push_walk(sql: &mut Sql, q: &TableQuery, guard: &str, limit: i64, offset: i64) {
+    let f = &q.filter;
+    let d = dir(q);
+    match sort_key(q.sort, q.desc) {
+        Some((column, _)) => {
+            sql.push(&format!(
+                "SELECT {column} AS k, id FROM tokens WHERE {guard} AND "
+            ));
+            push_conditions(sql, f, true, None);
+            sql.push(&format!(
+                " ORDER BY {column}{d}, id{d} LIMIT {limit} OFFSET {offset}"
+            ));
+        }
+        None => {
+            // One walk per status in rank order, each in id order: an Append runs its arms
+            // one after the other and stops once the limit is reached.
+            let mut statuses = f.statuses_in_order();
+            if q.desc {
+                statuses.reverse();
+            }
+            sql.push("SELECT k, id FROM (");
+            for (i, status) in statuses.into_iter().enumerate() {
+                if i > 0 {
+                    sql.push(" UNION ALL ");
+                }
+                sql.push(&format!(
+                    "(SELECT {} AS k, id FROM tokens WHERE {guard} AND {} AND ",
+                    sort_rank(status),
+                    status_condition(status, f.now)
+                ));
+                push_conditions(sql, f, true, None);
+                sql.push(&format!(" ORDER BY id{d} LIMIT {})", offset + limit));
+            }
+            sql.push(&format!(") arms LIMIT {limit} OFFSET {offset}"));
+        }
+    }
+}
+
+/// Appends the `m` and `c` common table expressions (after `WITH`); returns the condition
+/// under which the page is a slice of `m` (else it walks the sort index).
+fn push_matches(sql: &mut Sql, q: &TableQuery) -> String {
     let f = &q.filter;
     let cap = COUNT_CAP + 1;
-    if uses_trgm(q) {
+    let few = format!("(SELECT n FROM c) <= {COUNT_CAP}");
+    let filter_first = |sql: &mut Sql, guard: &str| {
+        sql.push(&format!(
+            "SELECT {} AS k, id FROM tokens WHERE {guard} AND ",
+            key(q, "")
+        ));
+        push_conditions(sql, f, true, None);
+        sql.push(&format!(" LIMIT {cap}"));
+    };
+    let slice_ok = if uses_trgm(q) {
         let text = f.search.as_deref().unwrap_or_default();
         sql.push("fts AS MATERIALIZED (SELECT id FROM tokens WHERE search_text LIKE ")
             .bind(contains_pattern(text))
@@ -38,70 +109,58 @@ fn push_matches(sql: &mut Sql, q: &TableQuery) {
             .push(&format!(
                 "small AS (SELECT count(*) <= {TRGM_CANDIDATES} AS v FROM fts), "
             ))
-            .push("m AS MATERIALIZED (SELECT id FROM (SELECT t.id FROM fts CROSS JOIN tokens t WHERE t.id = fts.id AND (SELECT v FROM small) AND ");
+            .push(&format!(
+                "m AS MATERIALIZED (SELECT k, id FROM (SELECT {} AS k, t.id FROM fts CROSS JOIN tokens t WHERE t.id = fts.id AND (SELECT v FROM small) AND ",
+                key(q, "t.")
+            ));
         push_conditions(sql, f, false, None);
-        sql.push(&format!(
-            " LIMIT {cap}) a UNION ALL SELECT id FROM (SELECT id FROM tokens WHERE NOT (SELECT v FROM small) AND "
-        ));
-        push_conditions(sql, f, true, None);
-        sql.push(&format!(" LIMIT {cap}) b LIMIT {cap}), "));
+        sql.push(&format!(" LIMIT {cap}) a UNION ALL ("));
+        let slice_ok = if narrow(q) {
+            filter_first(sql, "NOT (SELECT v FROM small)");
+            few.clone()
+        } else {
+            push_walk(sql, q, "NOT (SELECT v FROM small)", cap, 0);
+            format!("({few} OR NOT (SELECT v FROM small))")
+        };
+        sql.push(")), ");
+        slice_ok
     } else {
-        sql.push("m AS MATERIALIZED (SELECT id FROM tokens WHERE ");
-        push_conditions(sql, f, true, None);
-        sql.push(&format!(" LIMIT {cap}), "));
-    }
+        sql.push("m AS MATERIALIZED (");
+        let slice_ok = if narrow(q) {
+            filter_first(sql, "TRUE");
+            few.clone()
+        } else {
+            push_walk(sql, q, "TRUE", cap, 0);
+            "TRUE".to_string()
+        };
+        sql.push("), ");
+        slice_ok
+    };
     sql.push("c AS (SELECT count(*) AS n FROM m)");
+    slice_ok
 }
 
 /// The page and the capped count in one statement. With no row on the page the result is
 /// empty; the caller then asks `count`.
 pub fn page(q: &TableQuery) -> Sql {
     let mut sql = Sql::new(Dialect::Postgres);
-    let f = &q.filter;
-    let (per, off, now) = (q.limit, q.offset, f.now);
+    let (per, off, d) = (q.limit, q.offset, dir(q));
     sql.push("WITH ");
-    push_matches(&mut sql, q);
+    let slice_ok = push_matches(&mut sql, q);
     sql.push(&format!(
         " SELECT {PAGE_COLUMNS}, c.n AS matches FROM c CROSS JOIN (\
-         SELECT id FROM (SELECT t2.id FROM m CROSS JOIN tokens t2 WHERE t2.id = m.id \
-         AND (SELECT n FROM c) <= {COUNT_CAP} ORDER BY {} LIMIT {per} OFFSET {off}) small_set \
-         UNION ALL SELECT id FROM (",
-        order_by(q.sort, q.desc, now, "t2.")
+         (SELECT id FROM m WHERE {slice_ok} ORDER BY k{d}, id{d} LIMIT {per} OFFSET {off})"
     ));
-    let guard = format!("(SELECT n FROM c) > {COUNT_CAP}");
-    match sort_key(q.sort, q.desc) {
-        Some(_) => {
-            sql.push(&format!("SELECT id FROM tokens WHERE {guard} AND "));
-            push_conditions(&mut sql, f, true, None);
-            sql.push(&format!(
-                " ORDER BY {} LIMIT {per} OFFSET {off}",
-                order_by(q.sort, q.desc, now, "")
-            ));
-        }
-        None => {
-            let dir = if q.desc { " DESC" } else { "" };
-            sql.push("SELECT id FROM (");
-            for (i, status) in f.statuses_in_order().into_iter().enumerate() {
-                if i > 0 {
-                    sql.push(" UNION ALL ");
-                }
-                sql.push(&format!(
-                    "SELECT {} AS r, id FROM tokens WHERE {guard} AND {} AND ",
-                    crate::domain::token_status::sort_rank(status),
-                    status_condition(status, now)
-                ));
-                push_conditions(&mut sql, f, true, None);
-            }
-            sql.push(&format!(
-                ") arms ORDER BY r{dir}, id{dir} LIMIT {per} OFFSET {off}"
-            ));
-        }
+    if slice_ok != "TRUE" {
+        sql.push(" UNION ALL (SELECT id FROM (");
+        push_walk(&mut sql, q, &format!("NOT ({slice_ok})"), per, off);
+        sql.push(") walk)");
     }
     sql.push(&format!(
-        ") walk) p CROSS JOIN tokens t \
+        ") p CROSS JOIN tokens t \
          LEFT JOIN service_accounts sa ON sa.id = t.service_account_id \
          LEFT JOIN users u ON u.id = t.user_id WHERE t.id = p.id ORDER BY {}",
-        order_by(q.sort, q.desc, now, "t.")
+        order_by(q.sort, q.desc, q.filter.now, "t.")
     ));
     sql
 }
