@@ -129,8 +129,10 @@ impl TokenStore for DbTokenStore {
                         )
                     };
                     for (id, u) in &batch.last {
-                        write_last_use(conn, *id, u, cap_days).await?;
+                        write_last_use(conn, *id, u).await?;
                     }
+                    let ids: Vec<i64> = batch.last.keys().copied().collect();
+                    slide_expiry(conn, &ids, cap_days).await?;
                     for ((id, minute), m) in &batch.minutes {
                         let details = json!({ "requests": m.requests, "minute": crate::domain::timefmt::iso(*minute) }).to_string();
                         audit::insert(
@@ -157,32 +159,24 @@ impl TokenStore for DbTokenStore {
     }
 }
 
-/// Newer uses only; a sliding-expiry token's expiry moves to N days after this use, capped at
-/// its creation plus the maximum lifetime (`domain::expiry::slide`).
-async fn write_last_use(
-    conn: &mut Conn<'_>,
-    id: i64,
-    u: &LastUse,
-    cap_days: i64,
-) -> Result<(), AppError> {
+/// Newer uses only.
+///
+/// Only the use columns: SQLite decides which indexes an UPDATE maintains from the columns it
+/// sets, and the expiry is in all nine token-table list indexes, so the sliding expiry is
+/// moved by `slide_expiry` for the sliding tokens alone.
+async fn write_last_use(conn: &mut Conn<'_>, id: i64, u: &LastUse) -> Result<(), AppError> {
     const SQLITE: &str =
-        "UPDATE tokens SET last_used_at = ?, last_used_ip = ?, last_used_user_agent = ?, \
-         expires_at = CASE WHEN sliding_days IS NULL THEN expires_at \
-         ELSE MIN(? + sliding_days * 86400, created_at + ? * 86400) END \
+        "UPDATE tokens SET last_used_at = ?, last_used_ip = ?, last_used_user_agent = ? \
          WHERE id = ? AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= ?)";
     const POSTGRES: &str =
-        "UPDATE tokens SET last_used_at = $1, last_used_ip = $2, last_used_user_agent = $3, \
-         expires_at = CASE WHEN sliding_days IS NULL THEN expires_at \
-         ELSE LEAST($4 + sliding_days * 86400, created_at + $5 * 86400) END \
-         WHERE id = $6 AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= $7)";
+        "UPDATE tokens SET last_used_at = $1, last_used_ip = $2, last_used_user_agent = $3 \
+         WHERE id = $4 AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at <= $5)";
     macro_rules! query {
         ($sql:expr) => {
             diesel::sql_query($sql)
                 .bind::<BigInt, _>(u.at)
                 .bind::<Nullable<Text>, _>(u.ip.as_deref())
                 .bind::<Nullable<Text>, _>(u.user_agent.as_deref())
-                .bind::<BigInt, _>(u.at)
-                .bind::<BigInt, _>(cap_days)
                 .bind::<BigInt, _>(id)
                 .bind::<BigInt, _>(u.at)
         };
@@ -190,6 +184,27 @@ async fn write_last_use(
     match conn {
         Conn::Sqlite(c) => query!(SQLITE).execute(*c).await?,
         Conn::Pg(c) => query!(POSTGRES).execute(*c).await?,
+    };
+    Ok(())
+}
+
+/// A sliding-expiry token's expiry moves to N days after its latest use, capped at its
+/// creation plus the maximum lifetime (`domain::expiry::slide`); one statement for the batch.
+async fn slide_expiry(conn: &mut Conn<'_>, ids: &[i64], cap_days: i64) -> Result<(), AppError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    // Ids are integers from the batch, written as literals.
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let sql = |least: &str| {
+        format!(
+            "UPDATE tokens SET expires_at = {least}(last_used_at + sliding_days * 86400, created_at + {cap_days} * 86400) \
+             WHERE id IN ({list}) AND sliding_days IS NOT NULL AND revoked_at IS NULL AND last_used_at IS NOT NULL"
+        )
+    };
+    match conn {
+        Conn::Sqlite(c) => diesel::sql_query(sql("MIN")).execute(*c).await?,
+        Conn::Pg(c) => diesel::sql_query(sql("LEAST")).execute(*c).await?,
     };
     Ok(())
 }
