@@ -355,7 +355,10 @@ fn Table(
                     <button type="submit" class="btn btn-danger btn-small">"Yes, revoke selected"</button>
                 </Confirm>
             </ActionForm>
-            {live.filter(|n| *n > 0).map(|n| view! {
+            {live.filter(|n| *n > COUNT_CAP).map(|_| view! {
+                <p class="hint">{format!("More than {COUNT_CAP} live tokens match. Narrow the filters to revoke them in bulk ({COUNT_CAP} at a time at most).")}</p>
+            })}
+            {live.filter(|n| *n > 0 && *n <= COUNT_CAP).map(|n| view! {
                 <Confirm label=format!("Revoke all {n} matching…") danger=true>
                     <ActionForm action=actions.matching>
                         <input type="hidden" name="query" value=matching_qs.clone()/>

@@ -1,4 +1,4 @@
-//! The token table beyond the count cap: 5,150 tokens, so pages come from the SQL walk of a
+//! The token table beyond the count cap: 6,000 tokens, so pages come from the SQL walk of a
 //! sort index rather than from sorting a small set, the count stops at "more than 5,000", and
 //! pages past the cap are empty. And the plans: the statement for three representative views
 //! uses the intended index on each engine.
@@ -20,7 +20,7 @@ backends!(
 );
 
 const DAY: i64 = 86_400;
-const TOKENS: i64 = 5_150;
+const TOKENS: i64 = 6_000;
 
 struct Big {
     app: TestApp,
@@ -29,7 +29,7 @@ struct Big {
     all: Vec<Value>,
 }
 
-/// Three accounts (one disabled) holding 5,150 tokens with tied names and times, every
+/// Three accounts (one disabled) holding 6,000 tokens with tied names and times, every
 /// status, and never-used and never-expiring ones; inserted by SQL, as a bulk import would.
 async fn big(b: Backend) -> (TestDb, Big) {
     let db = TestDb::new(b).await;
@@ -56,13 +56,13 @@ async fn big(b: Backend) -> (TestDb, Big) {
     let (series, pad, hash, nl) = match b {
         Backend::Sqlite => (
             format!("WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {TOKENS}) "),
-            "printf('%04d', i % 1717)",
+            "printf('%04d', i % 2003)",
             "randomblob(32)",
             "char(10)",
         ),
         Backend::Postgres => (
             String::new(),
-            "lpad((i % 1717)::text, 4, '0')",
+            "lpad((i % 2003)::text, 4, '0')",
             "decode(md5(i::text), 'hex')",
             "chr(10)",
         ),
@@ -72,8 +72,8 @@ async fn big(b: Backend) -> (TestDb, Big) {
         Backend::Postgres => format!("FROM generate_series(1, {TOKENS}) AS s(i)"),
     };
     // Expiry sits an hour off whole days, so no token crosses a status boundary (now, now + 7
-    // days) between this fixture and the queries. Names repeat across accounts (i % 1717), never within one (1717 and 3434 are not
-    // multiples of 3; 5151 is past the end).
+    // days) between this fixture and the queries. Names repeat across accounts (i % 2003), never within one (2003 and 4006 are not
+    // multiples of 3; 6009 is past the end).
     let account = |col: usize| {
         format!(
             "CASE i % 3 WHEN 0 THEN {} WHEN 1 THEN {} ELSE {} END",
@@ -95,7 +95,7 @@ async fn big(b: Backend) -> (TestDb, Big) {
         )
     };
     let name = format!("'tok_' || {pad}");
-    let prefix = format!("'kwsa_' || {}", pad.replace("i % 1717", "(i * 31) % 9973"));
+    let prefix = format!("'kwsa_' || {}", pad.replace("i % 2003", "(i * 31) % 9973"));
     exec_sql(
         &app.state,
         &format!(
@@ -104,7 +104,7 @@ async fn big(b: Backend) -> (TestDb, Big) {
              owner_name, owner_role, owner_disabled, search_text) \
              SELECT 'big' || i, 'service_account', {sa}, {name}, '', {prefix}, {hash}, \
              {now} - ((i * 37) % 1000) * 3600, 'test', \
-             CASE WHEN i % 7 = 0 THEN NULL ELSE {now} + (((i * 13) % 400) - 100) * {DAY} + 3600 END, \
+             CASE WHEN i % 7 = 0 THEN NULL ELSE {now} + (((i * 13) % 400) - 20) * {DAY} + 3600 END, \
              CASE WHEN i % 5 = 0 THEN NULL ELSE {now} - ((i * 11) % 500) * 3600 END, \
              CASE WHEN i % 17 = 0 THEN {now} - {DAY} END, CASE WHEN i % 17 = 0 THEN 'manual' END, \
              {owner}, {role}, i % 3 = 2, \
@@ -225,7 +225,50 @@ async fn many_matches_page_in_order_and_cap_the_count(b: Backend) {
     assert_eq!(past["total"], COUNT_CAP);
     assert_eq!(past["capped"], true);
 
-    // One account's tokens (1,717): fewer than the cap, sorted as a set; exact count.
+    // More than 5,000 live matches: the bulk-revoke count says "more" and a bulk revoke is
+    // refused, changing nothing.
+    let (status, live) = t
+        .admin
+        .get(
+            "tokens/table/live-count",
+            &[("query", "type=service_account")],
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{live}");
+    assert_eq!(live, COUNT_CAP + 1);
+    let revoked_before = crate::harness::count_sql(
+        &t.app.state,
+        "SELECT COUNT(*) AS n FROM tokens WHERE revoked_at IS NOT NULL",
+    )
+    .await;
+    let (status, body) = t
+        .admin
+        .post(
+            "tokens/revoke-matching",
+            &[
+                ("query", "type=service_account"),
+                ("expected", &(COUNT_CAP + 1).to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Narrow the filters"),
+        "{body}"
+    );
+    assert_eq!(
+        crate::harness::count_sql(
+            &t.app.state,
+            "SELECT COUNT(*) AS n FROM tokens WHERE revoked_at IS NOT NULL",
+        )
+        .await,
+        revoked_before
+    );
+
+    // One account's tokens (2,000): fewer than the cap, sorted as a set; exact count.
     let alpha: Vec<Value> = t
         .all
         .iter()

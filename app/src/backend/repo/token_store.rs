@@ -195,7 +195,11 @@ async fn slide_expiry(conn: &mut Conn<'_>, ids: &[i64], cap_days: i64) -> Result
         return Ok(());
     }
     // Ids are integers from the batch, written as literals.
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let list = ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = |least: &str| {
         format!(
             "UPDATE tokens SET expires_at = {least}(last_used_at + sliding_days * 86400, created_at + {cap_days} * 86400) \

@@ -78,7 +78,8 @@ pub async fn list(
     })
 }
 
-/// How many live tokens a bulk revoke of this view would revoke (exact, uncapped).
+/// How many live tokens a bulk revoke of this view would revoke: exact up to `COUNT_CAP`,
+/// `COUNT_CAP + 1` meaning "more" (a bulk revoke takes at most `COUNT_CAP` tokens).
 pub async fn live_matching(
     state: &AppState,
     me: &Principal,
@@ -86,9 +87,8 @@ pub async fn live_matching(
 ) -> Result<i64, AppError> {
     let now = now();
     let mut pooled = state.db.get().await?;
-    let mut conn = pooled.conn();
     let filter = bulk_filter(me, q, now)?;
-    Ok(repo::all_ids(&mut conn, &filter).await?.len() as i64)
+    Ok(repo::count_capped(&mut pooled.conn(), &filter, COUNT_CAP + 1).await?)
 }
 
 /// What a bulk revoke may touch: live tokens in the view, and for Power Users only tokens of
@@ -126,6 +126,12 @@ pub async fn revoke_matching(
             Box::pin(async move {
                 let filter = bulk_filter(&me, &q, now)?;
                 let ids = repo::all_ids(conn, &filter).await?;
+                if ids.len() as i64 > COUNT_CAP {
+                    return Err(AppError::invalid(
+                        "query",
+                        format!("More than {COUNT_CAP} live tokens match. Narrow the filters: a bulk revoke takes at most {COUNT_CAP} tokens."),
+                    ));
+                }
                 if ids.len() as i64 != expected {
                     return Err(AppError::Conflict {
                         field: None,

@@ -167,6 +167,22 @@ pub async fn page(conn: &mut Conn<'_>, q: &TableQuery) -> QueryResult<TablePage>
     })
 }
 
+/// How many tokens match, counting no further than `cap` (the bulk-revoke button's count:
+/// counting every match of a broad filter over a million rows would cost more than the page).
+pub async fn count_capped(conn: &mut Conn<'_>, f: &TableFilter, cap: i64) -> QueryResult<i64> {
+    let mut sql = Sql::new(dialect(conn));
+    let access = filter::Access::for_filter(f);
+    sql.push("SELECT count(*) AS matches FROM (SELECT 1 FROM tokens ");
+    if sql.dialect == Dialect::Sqlite {
+        sql.push(&format!("INDEXED BY {} ", access.index()));
+    }
+    sql.push("WHERE ");
+    push_conditions(&mut sql, f, true, Some(access));
+    sql.push(&format!(" LIMIT {cap}) capped"));
+    let counts = run!(conn, sql, Count)?;
+    Ok(counts.as_slice().first().map(|c| c.matches).unwrap_or(0))
+}
+
 /// Every matching id, in id order (bulk revoke: exact, uncapped).
 pub async fn all_ids(conn: &mut Conn<'_>, f: &TableFilter) -> QueryResult<Vec<i64>> {
     let mut sql = Sql::new(dialect(conn));
