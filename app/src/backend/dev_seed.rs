@@ -305,9 +305,7 @@ pub async fn seed(
                 Ok(n) => analyze(&mut pooled.conn(), progress).await.map(|()| n),
                 Err(e) => Err(e),
             };
-            let restored = dispatch!(&mut pooled.conn(), |c| c
-                .batch_execute(SQLITE_NORMAL)
-                .await);
+            let restored = dispatch!(&mut pooled.conn(), |c| c.batch_execute(SQLITE_NORMAL).await);
             let n = analyzed?;
             restored?;
             n
@@ -333,7 +331,10 @@ async fn analyze(conn: &mut Conn<'_>, progress: &mut dyn SeedProgress) -> Result
             c.batch_execute("ANALYZE; PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);")
                 .await?
         }
-        Conn::Pg(c) => c.batch_execute("ANALYZE tokens, service_accounts, users").await?,
+        Conn::Pg(c) => {
+            c.batch_execute("ANALYZE tokens, service_accounts, users")
+                .await?
+        }
     }
     progress.update(1);
     progress.finish();
@@ -374,12 +375,15 @@ impl Job {
         let (tx, mut rx) = mpsc::channel(2);
         let generator = Generator {
             rng: self.rng,
-            ids: StdRng::from_rng(OsRng).map_err(|e| SeedError::Secrets(std::io::Error::other(e)))?,
+            ids: StdRng::from_rng(OsRng)
+                .map_err(|e| SeedError::Secrets(std::io::Error::other(e)))?,
             owners,
             tokens: self.tokens,
             now: self.now,
             key: self.key,
-            secrets: self.secrets.map(|w| std::io::BufWriter::with_capacity(1 << 16, w)),
+            secrets: self
+                .secrets
+                .map(|w| std::io::BufWriter::with_capacity(1 << 16, w)),
         };
         let thread = std::thread::Builder::new()
             .name("seed-generator".into())
@@ -503,7 +507,10 @@ async fn insert_tokens(conn: &mut Conn<'_>, rows: Vec<SeedToken>) -> QueryResult
     match conn {
         // SQLite: one prepared single-row INSERT, run in a loop on the blocking thread (no
         // round trips to amortise, so nothing beats it).
-        Conn::Sqlite(c) => c.spawn_blocking(move |c| blocking::insert_tokens(c, &rows)).await,
+        Conn::Sqlite(c) => {
+            c.spawn_blocking(move |c| blocking::insert_tokens(c, &rows))
+                .await
+        }
         Conn::Pg(c) => {
             let n = rows.len();
             let mut col = Columns::with_capacity(n);
@@ -605,9 +612,14 @@ mod blocking {
 
     use super::{service_accounts, tokens, users, NewAccount, NewUser, SeedToken};
 
-    pub(super) fn insert_tokens(conn: &mut SqliteConnection, rows: &[SeedToken]) -> QueryResult<()> {
+    pub(super) fn insert_tokens(
+        conn: &mut SqliteConnection,
+        rows: &[SeedToken],
+    ) -> QueryResult<()> {
         for row in rows {
-            diesel::insert_into(tokens::table).values(row).execute(conn)?;
+            diesel::insert_into(tokens::table)
+                .values(row)
+                .execute(conn)?;
         }
         Ok(())
     }
@@ -626,7 +638,10 @@ mod blocking {
             .collect()
     }
 
-    pub(super) fn insert_users(conn: &mut SqliteConnection, rows: &[NewUser]) -> QueryResult<Vec<i64>> {
+    pub(super) fn insert_users(
+        conn: &mut SqliteConnection,
+        rows: &[NewUser],
+    ) -> QueryResult<Vec<i64>> {
         rows.iter()
             .map(|r| {
                 diesel::insert_into(users::table)
@@ -725,7 +740,8 @@ impl Deferred {
             progress.update(done);
         }
         if fts {
-            let mut sql = "INSERT INTO token_search (token_search) VALUES ('rebuild');\n".to_string();
+            let mut sql =
+                "INSERT INTO token_search (token_search) VALUES ('rebuild');\n".to_string();
             for t in &self.fts_triggers {
                 sql += &t.sql;
                 sql += ";\n";
@@ -735,7 +751,11 @@ impl Deferred {
             progress.update(done);
         }
         for k in &self.foreign_keys {
-            let sql = format!("ALTER TABLE tokens ADD CONSTRAINT {} {}", quote(&k.name), k.sql);
+            let sql = format!(
+                "ALTER TABLE tokens ADD CONSTRAINT {} {}",
+                quote(&k.name),
+                k.sql
+            );
             dispatch!(conn, |c| c.batch_execute(&sql).await)?;
             done += 1;
             progress.update(done);

@@ -77,8 +77,8 @@ async fn seed_command(
     Ok(())
 }
 
-/// Creates (or truncates) a file only its owner can read: mode 0600 from the start, and an
-/// existing file is switched to 0600 before anything is written to it.
+/// Creates (or truncates) a regular file only its owner can read: mode 0600 from the start,
+/// and an existing file is switched to 0600 before anything is written to it.
 fn create_private(path: &Path) -> Result<std::fs::File, String> {
     let fail = |e: std::io::Error| format!("cannot create {}: {e}", path.display());
     #[cfg(unix)]
@@ -91,6 +91,10 @@ fn create_private(path: &Path) -> Result<std::fs::File, String> {
             .mode(0o600)
             .open(path)
             .map_err(fail)?;
+        // Not a device or a pipe: its mode is changed here, and it is removed on failure.
+        if !file.metadata().map_err(fail)?.is_file() {
+            return Err(format!("{} is not a regular file", path.display()));
+        }
         file.set_permissions(std::fs::Permissions::from_mode(0o600))
             .map_err(fail)?;
         Ok(file)

@@ -288,7 +288,10 @@ async fn dev_seed_writes_working_secrets(b: Backend) {
     assert_eq!(secrets.len(), 60);
     for s in &secrets {
         assert!(s.len() == 56 && (s.starts_with("kwsa_") || s.starts_with("kwpt_")));
-        assert!(!stdout.contains(s) && !stderr.contains(s), "a secret was printed");
+        assert!(
+            !stdout.contains(s) && !stderr.contains(s),
+            "a secret was printed"
+        );
     }
     // Without the flag: appended, same seed, no secrets anywhere.
     let (ok, stdout, stderr) = keyward(
@@ -304,7 +307,11 @@ async fn dev_seed_writes_working_secrets(b: Backend) {
         count_sql(&app.state, "SELECT COUNT(*) AS n FROM tokens").await,
         100
     );
-    assert_eq!(token_table_schema(&app).await, schema, "every index is back");
+    assert_eq!(
+        token_table_schema(&app).await,
+        schema,
+        "every index is back"
+    );
     if b == Backend::Sqlite {
         // The full-text index was rebuilt: it finds every person's token.
         assert_eq!(
