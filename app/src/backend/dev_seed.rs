@@ -29,7 +29,7 @@ use tokio::sync::mpsc;
 
 use super::crypto::ServerKey;
 use super::db::schema::{service_accounts, tokens, users};
-use super::db::{dispatch, Conn, Db, DbError, PooledConn};
+use super::db::{dispatch, Conn, Db, DbError, PgConn, PooledConn};
 use crate::domain::limits::DAY_SECS;
 use crate::domain::names::token_search_text;
 use crate::domain::token_format::{display_prefix, TokenKind, BASE62, PUBLIC_ID_LEN};
@@ -384,6 +384,7 @@ impl Job {
             secrets: self
                 .secrets
                 .map(|w| std::io::BufWriter::with_capacity(1 << 16, w)),
+            json: conn.is_sqlite(),
         };
         let thread = std::thread::Builder::new()
             .name("seed-generator".into())
@@ -393,7 +394,10 @@ impl Job {
         let mut written = 0;
         while let Some(batch) = rx.recv().await {
             let rows = batch.map_err(SeedError::Secrets)?;
-            written += rows.len();
+            written += match &rows {
+                Rows::Structs(rows) => rows.len(),
+                Rows::Json { count, .. } => *count,
+            };
             insert_tokens(conn, rows).await?;
             progress.update(written as u64);
         }
@@ -503,69 +507,129 @@ const PG_INSERT_TOKENS: &str = "INSERT INTO tokens (public_id, kind, service_acc
      $13::text[], $14::text[], $15::int8[], $16::text[], $17::text[], $18::text[], $19::text[], \
      $20::text[], $21::bool[], $22::text[])";
 
-async fn insert_tokens(conn: &mut Conn<'_>, rows: Vec<SeedToken>) -> QueryResult<()> {
-    match conn {
-        // SQLite: one prepared single-row INSERT, run in a loop on the blocking thread (no
-        // round trips to amortise, so nothing beats it).
-        Conn::Sqlite(c) => {
-            c.spawn_blocking(move |c| blocking::insert_tokens(c, &rows))
-                .await
-        }
-        Conn::Pg(c) => {
-            let n = rows.len();
-            let mut col = Columns::with_capacity(n);
-            for r in rows {
-                col.public_id.push(r.public_id);
-                col.kind.push(r.kind);
-                col.service_account_id.push(r.service_account_id);
-                col.user_id.push(r.user_id);
-                col.name.push(r.name);
-                col.description.push(r.description);
-                col.display_prefix.push(r.display_prefix);
-                col.secret_hash.push(r.secret_hash);
-                col.created_at.push(r.created_at);
-                col.created_by_label.push(r.created_by_label);
-                col.expires_at.push(r.expires_at);
-                col.last_used_at.push(r.last_used_at);
-                col.last_used_ip.push(r.last_used_ip);
-                col.last_used_user_agent.push(r.last_used_user_agent);
-                col.revoked_at.push(r.revoked_at);
-                col.revoked_by_label.push(r.revoked_by_label);
-                col.revoke_reason.push(r.revoke_reason);
-                col.allowed_cidrs.push(r.allowed_cidrs);
-                col.owner_name.push(r.owner_name);
-                col.owner_role.push(r.owner_role);
-                col.owner_disabled.push(r.owner_disabled);
-                col.search_text.push(r.search_text);
-            }
-            diesel::sql_query(PG_INSERT_TOKENS)
-                .bind::<Array<Text>, _>(col.public_id)
-                .bind::<Array<Text>, _>(col.kind)
-                .bind::<Array<Nullable<BigInt>>, _>(col.service_account_id)
-                .bind::<Array<Nullable<BigInt>>, _>(col.user_id)
-                .bind::<Array<Text>, _>(col.name)
-                .bind::<Array<Text>, _>(col.description)
-                .bind::<Array<Text>, _>(col.display_prefix)
-                .bind::<Array<Binary>, _>(col.secret_hash)
-                .bind::<Array<BigInt>, _>(col.created_at)
-                .bind::<Array<Text>, _>(col.created_by_label)
-                .bind::<Array<Nullable<BigInt>>, _>(col.expires_at)
-                .bind::<Array<Nullable<BigInt>>, _>(col.last_used_at)
-                .bind::<Array<Nullable<Text>>, _>(col.last_used_ip)
-                .bind::<Array<Nullable<Text>>, _>(col.last_used_user_agent)
-                .bind::<Array<Nullable<BigInt>>, _>(col.revoked_at)
-                .bind::<Array<Nullable<Text>>, _>(col.revoked_by_label)
-                .bind::<Array<Nullable<Text>>, _>(col.revoke_reason)
-                .bind::<Array<Text>, _>(col.allowed_cidrs)
-                .bind::<Array<Text>, _>(col.owner_name)
-                .bind::<Array<Text>, _>(col.owner_role)
-                .bind::<Array<Bool>, _>(col.owner_disabled)
-                .bind::<Array<Text>, _>(col.search_text)
+/// The SQLite flavour: the batch travels as one JSON array of row arrays and `json_each`
+/// unpacks it, so a batch is one statement (a prepared single-row INSERT per token spends
+/// most of its time on the way in and out of SQLite). The hash travels as hex.
+const SQLITE_INSERT_TOKENS: &str = "INSERT INTO tokens (public_id, kind, service_account_id, \
+     user_id, name, description, display_prefix, secret_hash, created_at, created_by_label, \
+     expires_at, last_used_at, last_used_ip, last_used_user_agent, revoked_at, \
+     revoked_by_label, revoke_reason, allowed_cidrs, owner_name, owner_role, owner_disabled, \
+     search_text) \
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+     value ->> 6, unhex(value ->> 7), value ->> 8, value ->> 9, value ->> 10, value ->> 11, \
+     value ->> 12, value ->> 13, value ->> 14, value ->> 15, value ->> 16, value ->> 17, \
+     value ->> 18, value ->> 19, value ->> 20, value ->> 21 FROM json_each(?)";
+
+/// `rows` as the JSON `SQLITE_INSERT_TOKENS` reads.
+fn sqlite_json(rows: &[SeedToken]) -> String {
+    fn field(out: &mut Vec<u8>, value: &impl serde::Serialize) {
+        // Writing JSON into a Vec<u8> cannot fail for these types.
+        let _ = serde_json::to_writer(&mut *out, value);
+        out.push(b',');
+    }
+    let mut out = Vec::with_capacity(rows.len() * 400);
+    out.push(b'[');
+    for r in rows {
+        out.push(b'[');
+        field(&mut out, &r.public_id);
+        field(&mut out, &r.kind);
+        field(&mut out, &r.service_account_id);
+        field(&mut out, &r.user_id);
+        field(&mut out, &r.name);
+        field(&mut out, &r.description);
+        field(&mut out, &r.display_prefix);
+        field(&mut out, &super::crypto::to_hex(&r.secret_hash));
+        field(&mut out, &r.created_at);
+        field(&mut out, &r.created_by_label);
+        field(&mut out, &r.expires_at);
+        field(&mut out, &r.last_used_at);
+        field(&mut out, &r.last_used_ip);
+        field(&mut out, &r.last_used_user_agent);
+        field(&mut out, &r.revoked_at);
+        field(&mut out, &r.revoked_by_label);
+        field(&mut out, &r.revoke_reason);
+        field(&mut out, &r.allowed_cidrs);
+        field(&mut out, &r.owner_name);
+        field(&mut out, &r.owner_role);
+        field(&mut out, &r.owner_disabled);
+        field(&mut out, &r.search_text);
+        out.pop();
+        out.extend_from_slice(b"],");
+    }
+    if out.len() > 1 {
+        out.pop();
+    }
+    out.push(b']');
+    String::from_utf8(out).unwrap_or_default()
+}
+
+async fn insert_tokens(conn: &mut Conn<'_>, rows: Rows) -> QueryResult<()> {
+    match (conn, rows) {
+        (Conn::Sqlite(c), Rows::Json { json, .. }) => {
+            diesel::sql_query(SQLITE_INSERT_TOKENS)
+                .bind::<Text, _>(json)
                 .execute(*c)
                 .await?;
             Ok(())
         }
+        (Conn::Pg(c), Rows::Structs(rows)) => insert_tokens_pg(c, rows).await,
+        _ => unreachable!("the generator makes JSON batches for SQLite, rows for PostgreSQL"),
     }
+}
+
+async fn insert_tokens_pg(c: &mut PgConn, rows: Vec<SeedToken>) -> QueryResult<()> {
+    let n = rows.len();
+    let mut col = Columns::with_capacity(n);
+    for r in rows {
+        col.public_id.push(r.public_id);
+        col.kind.push(r.kind);
+        col.service_account_id.push(r.service_account_id);
+        col.user_id.push(r.user_id);
+        col.name.push(r.name);
+        col.description.push(r.description);
+        col.display_prefix.push(r.display_prefix);
+        col.secret_hash.push(r.secret_hash);
+        col.created_at.push(r.created_at);
+        col.created_by_label.push(r.created_by_label);
+        col.expires_at.push(r.expires_at);
+        col.last_used_at.push(r.last_used_at);
+        col.last_used_ip.push(r.last_used_ip);
+        col.last_used_user_agent.push(r.last_used_user_agent);
+        col.revoked_at.push(r.revoked_at);
+        col.revoked_by_label.push(r.revoked_by_label);
+        col.revoke_reason.push(r.revoke_reason);
+        col.allowed_cidrs.push(r.allowed_cidrs);
+        col.owner_name.push(r.owner_name);
+        col.owner_role.push(r.owner_role);
+        col.owner_disabled.push(r.owner_disabled);
+        col.search_text.push(r.search_text);
+    }
+    diesel::sql_query(PG_INSERT_TOKENS)
+        .bind::<Array<Text>, _>(col.public_id)
+        .bind::<Array<Text>, _>(col.kind)
+        .bind::<Array<Nullable<BigInt>>, _>(col.service_account_id)
+        .bind::<Array<Nullable<BigInt>>, _>(col.user_id)
+        .bind::<Array<Text>, _>(col.name)
+        .bind::<Array<Text>, _>(col.description)
+        .bind::<Array<Text>, _>(col.display_prefix)
+        .bind::<Array<Binary>, _>(col.secret_hash)
+        .bind::<Array<BigInt>, _>(col.created_at)
+        .bind::<Array<Text>, _>(col.created_by_label)
+        .bind::<Array<Nullable<BigInt>>, _>(col.expires_at)
+        .bind::<Array<Nullable<BigInt>>, _>(col.last_used_at)
+        .bind::<Array<Nullable<Text>>, _>(col.last_used_ip)
+        .bind::<Array<Nullable<Text>>, _>(col.last_used_user_agent)
+        .bind::<Array<Nullable<BigInt>>, _>(col.revoked_at)
+        .bind::<Array<Nullable<Text>>, _>(col.revoked_by_label)
+        .bind::<Array<Nullable<Text>>, _>(col.revoke_reason)
+        .bind::<Array<Text>, _>(col.allowed_cidrs)
+        .bind::<Array<Text>, _>(col.owner_name)
+        .bind::<Array<Text>, _>(col.owner_role)
+        .bind::<Array<Bool>, _>(col.owner_disabled)
+        .bind::<Array<Text>, _>(col.search_text)
+        .execute(c)
+        .await?;
+    Ok(())
 }
 
 /// A batch of tokens column by column, for `unnest`.
@@ -610,19 +674,7 @@ impl Columns {
 mod blocking {
     use diesel::prelude::*;
 
-    use super::{service_accounts, tokens, users, NewAccount, NewUser, SeedToken};
-
-    pub(super) fn insert_tokens(
-        conn: &mut SqliteConnection,
-        rows: &[SeedToken],
-    ) -> QueryResult<()> {
-        for row in rows {
-            diesel::insert_into(tokens::table)
-                .values(row)
-                .execute(conn)?;
-        }
-        Ok(())
-    }
+    use super::{service_accounts, users, NewAccount, NewUser};
 
     pub(super) fn insert_accounts(
         conn: &mut SqliteConnection,
@@ -677,15 +729,23 @@ const PG_INDEXES: &str = "SELECT c.relname::text AS name, pg_get_indexdef(i.inde
          SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid \
          AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x')) \
      ORDER BY c.relname";
-/// Foreign keys are checked row by row on insert, and in one join when re-added.
-const PG_FOREIGN_KEYS: &str = "SELECT conname::text AS name, pg_get_constraintdef(oid) AS sql \
-     FROM pg_constraint WHERE conrelid = 'tokens'::regclass AND contype = 'f' ORDER BY conname";
+/// Foreign keys (checked row by row on insert, in one join when re-added) and UNIQUE
+/// constraints no foreign key relies on (an index maintained row by row on insert, one sort
+/// when re-added; re-adding checks every row).
+const PG_CONSTRAINTS: &str = "SELECT conname::text AS name, pg_get_constraintdef(k.oid) AS sql \
+     FROM pg_constraint k WHERE conrelid = 'tokens'::regclass AND (contype = 'f' \
+     OR (contype = 'u' AND NOT EXISTS (SELECT 1 FROM pg_constraint f \
+         WHERE f.contype = 'f' AND f.conindid = k.conindid))) \
+     ORDER BY contype DESC, conname";
+/// FTS5 merge settings, changed for the rebuild and put back.
+const SQLITE_FTS_SETTINGS: &str = "SELECT k AS name, CAST(v AS TEXT) AS sql \
+     FROM token_search_config WHERE k IN ('automerge', 'crisismerge')";
 
 /// What was dropped from the token table for the bulk insert, to be put back afterwards.
 struct Deferred {
     indexes: Vec<SchemaObject>,
     fts_triggers: Vec<SchemaObject>,
-    foreign_keys: Vec<SchemaObject>,
+    constraints: Vec<SchemaObject>,
 }
 
 fn quote(name: &str) -> String {
@@ -699,19 +759,19 @@ impl Deferred {
             Conn::Sqlite(c) => Deferred {
                 indexes: diesel::sql_query(SQLITE_INDEXES).load(*c).await?,
                 fts_triggers: diesel::sql_query(SQLITE_FTS_TRIGGERS).load(*c).await?,
-                foreign_keys: Vec::new(),
+                constraints: Vec::new(),
             },
             Conn::Pg(c) => Deferred {
                 indexes: diesel::sql_query(PG_INDEXES).load(*c).await?,
                 fts_triggers: Vec::new(),
-                foreign_keys: diesel::sql_query(PG_FOREIGN_KEYS).load(*c).await?,
+                constraints: diesel::sql_query(PG_CONSTRAINTS).load(*c).await?,
             },
         };
         let mut sql = String::new();
         for t in &deferred.fts_triggers {
             sql += &format!("DROP TRIGGER {};\n", quote(&t.name));
         }
-        for k in &deferred.foreign_keys {
+        for k in &deferred.constraints {
             sql += &format!("ALTER TABLE tokens DROP CONSTRAINT {};\n", quote(&k.name));
         }
         for i in &deferred.indexes {
@@ -731,7 +791,7 @@ impl Deferred {
         progress: &mut dyn SeedProgress,
     ) -> Result<(), SeedError> {
         let fts = !self.fts_triggers.is_empty();
-        let steps = self.indexes.len() + self.foreign_keys.len() + usize::from(fts);
+        let steps = self.indexes.len() + self.constraints.len() + usize::from(fts);
         progress.start(Phase::Indexes, steps as u64);
         let mut done = 0;
         for i in &self.indexes {
@@ -740,8 +800,31 @@ impl Deferred {
             progress.update(done);
         }
         if fts {
-            let mut sql =
-                "INSERT INTO token_search (token_search) VALUES ('rebuild');\n".to_string();
+            // The rebuild without incremental merges, then one merge into a single segment
+            // ('optimize'): faster than merging along the way, and the fewest segments for
+            // queries. The merge settings go back to what they were (FTS5's defaults unless
+            // set).
+            let saved: Vec<SchemaObject> = match conn {
+                Conn::Sqlite(c) => diesel::sql_query(SQLITE_FTS_SETTINGS).load(*c).await?,
+                Conn::Pg(_) => Vec::new(),
+            };
+            let setting = |key: &str, default: i64| {
+                saved
+                    .iter()
+                    .find(|s| s.name == key)
+                    .and_then(|s| s.sql.parse::<i64>().ok())
+                    .unwrap_or(default)
+            };
+            let mut sql = format!(
+                "INSERT INTO token_search (token_search, rank) VALUES ('automerge', 0);
+                 INSERT INTO token_search (token_search, rank) VALUES ('crisismerge', 1999);
+                 INSERT INTO token_search (token_search) VALUES ('rebuild');
+                 INSERT INTO token_search (token_search) VALUES ('optimize');
+                 INSERT INTO token_search (token_search, rank) VALUES ('automerge', {});
+                 INSERT INTO token_search (token_search, rank) VALUES ('crisismerge', {});\n",
+                setting("automerge", 4),
+                setting("crisismerge", 16)
+            );
             for t in &self.fts_triggers {
                 sql += &t.sql;
                 sql += ";\n";
@@ -750,7 +833,7 @@ impl Deferred {
             done += 1;
             progress.update(done);
         }
-        for k in &self.foreign_keys {
+        for k in &self.constraints {
             let sql = format!(
                 "ALTER TABLE tokens ADD CONSTRAINT {} {}",
                 quote(&k.name),
@@ -777,9 +860,18 @@ struct Generator {
     now: i64,
     key: Arc<ServerKey>,
     secrets: Option<std::io::BufWriter<SecretsSink>>,
+    /// Batches for SQLite.
+    json: bool,
 }
 
-type Batch = Result<Vec<SeedToken>, std::io::Error>;
+/// A batch of tokens as the engine takes it: rows for PostgreSQL (which turns them into
+/// columns), one JSON array for SQLite (serialised here, on the generator's core).
+enum Rows {
+    Structs(Vec<SeedToken>),
+    Json { json: String, count: usize },
+}
+
+type Batch = Result<Rows, std::io::Error>;
 
 impl Generator {
     fn run(mut self, tx: mpsc::Sender<Batch>) {
@@ -795,10 +887,20 @@ impl Generator {
         }
         plan.shuffle(&mut self.rng);
         for chunk in plan.chunks(BATCH) {
-            let batch: Batch = chunk
+            let rows: std::io::Result<Vec<SeedToken>> = chunk
                 .iter()
                 .map(|&(o, j)| self.token(o as usize, j as usize))
                 .collect();
+            let batch = rows.map(|rows| {
+                if self.json {
+                    Rows::Json {
+                        count: rows.len(),
+                        json: sqlite_json(&rows),
+                    }
+                } else {
+                    Rows::Structs(rows)
+                }
+            });
             let failed = batch.is_err();
             if tx.blocking_send(batch).is_err() || failed {
                 return;
