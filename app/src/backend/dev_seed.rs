@@ -153,7 +153,7 @@ pub enum SeedError {
     Db(#[from] DbError),
     #[error("cannot write the secrets: {0}")]
     Secrets(std::io::Error),
-    #[error("the token generator stopped before the end")]
+    #[error("the token generator failed to start or stopped before the end")]
     Generator,
 }
 
@@ -375,8 +375,7 @@ impl Job {
         let (tx, mut rx) = mpsc::channel(2);
         let generator = Generator {
             rng: self.rng,
-            ids: StdRng::from_rng(OsRng)
-                .map_err(|e| SeedError::Secrets(std::io::Error::other(e)))?,
+            ids: StdRng::from_rng(OsRng).map_err(|_| SeedError::Generator)?,
             owners,
             tokens: self.tokens,
             now: self.now,
@@ -384,20 +383,16 @@ impl Job {
             secrets: self
                 .secrets
                 .map(|w| std::io::BufWriter::with_capacity(1 << 16, w)),
-            json: conn.is_sqlite(),
         };
         let thread = std::thread::Builder::new()
             .name("seed-generator".into())
             .spawn(move || generator.run(tx))
-            .map_err(SeedError::Secrets)?;
+            .map_err(|_| SeedError::Generator)?;
         progress.start(Phase::Tokens, self.tokens as u64);
         let mut written = 0;
         while let Some(batch) = rx.recv().await {
             let rows = batch.map_err(SeedError::Secrets)?;
-            written += match &rows {
-                Rows::Structs(rows) => rows.len(),
-                Rows::Json { count, .. } => *count,
-            };
+            written += rows.len();
             insert_tokens(conn, rows).await?;
             progress.update(written as u64);
         }
@@ -507,73 +502,15 @@ const PG_INSERT_TOKENS: &str = "INSERT INTO tokens (public_id, kind, service_acc
      $13::text[], $14::text[], $15::int8[], $16::text[], $17::text[], $18::text[], $19::text[], \
      $20::text[], $21::bool[], $22::text[])";
 
-/// The SQLite flavour: the batch travels as one JSON array of row arrays and `json_each`
-/// unpacks it, so a batch is one statement (a prepared single-row INSERT per token spends
-/// most of its time on the way in and out of SQLite). The hash travels as hex.
-const SQLITE_INSERT_TOKENS: &str = "INSERT INTO tokens (public_id, kind, service_account_id, \
-     user_id, name, description, display_prefix, secret_hash, created_at, created_by_label, \
-     expires_at, last_used_at, last_used_ip, last_used_user_agent, revoked_at, \
-     revoked_by_label, revoke_reason, allowed_cidrs, owner_name, owner_role, owner_disabled, \
-     search_text) \
-     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
-     value ->> 6, unhex(value ->> 7), value ->> 8, value ->> 9, value ->> 10, value ->> 11, \
-     value ->> 12, value ->> 13, value ->> 14, value ->> 15, value ->> 16, value ->> 17, \
-     value ->> 18, value ->> 19, value ->> 20, value ->> 21 FROM json_each(?)";
-
-/// `rows` as the JSON `SQLITE_INSERT_TOKENS` reads.
-fn sqlite_json(rows: &[SeedToken]) -> String {
-    fn field(out: &mut Vec<u8>, value: &impl serde::Serialize) {
-        // Writing JSON into a Vec<u8> cannot fail for these types.
-        let _ = serde_json::to_writer(&mut *out, value);
-        out.push(b',');
-    }
-    let mut out = Vec::with_capacity(rows.len() * 400);
-    out.push(b'[');
-    for r in rows {
-        out.push(b'[');
-        field(&mut out, &r.public_id);
-        field(&mut out, &r.kind);
-        field(&mut out, &r.service_account_id);
-        field(&mut out, &r.user_id);
-        field(&mut out, &r.name);
-        field(&mut out, &r.description);
-        field(&mut out, &r.display_prefix);
-        field(&mut out, &super::crypto::to_hex(&r.secret_hash));
-        field(&mut out, &r.created_at);
-        field(&mut out, &r.created_by_label);
-        field(&mut out, &r.expires_at);
-        field(&mut out, &r.last_used_at);
-        field(&mut out, &r.last_used_ip);
-        field(&mut out, &r.last_used_user_agent);
-        field(&mut out, &r.revoked_at);
-        field(&mut out, &r.revoked_by_label);
-        field(&mut out, &r.revoke_reason);
-        field(&mut out, &r.allowed_cidrs);
-        field(&mut out, &r.owner_name);
-        field(&mut out, &r.owner_role);
-        field(&mut out, &r.owner_disabled);
-        field(&mut out, &r.search_text);
-        out.pop();
-        out.extend_from_slice(b"],");
-    }
-    if out.len() > 1 {
-        out.pop();
-    }
-    out.push(b']');
-    String::from_utf8(out).unwrap_or_default()
-}
-
-async fn insert_tokens(conn: &mut Conn<'_>, rows: Rows) -> QueryResult<()> {
-    match (conn, rows) {
-        (Conn::Sqlite(c), Rows::Json { json, .. }) => {
-            diesel::sql_query(SQLITE_INSERT_TOKENS)
-                .bind::<Text, _>(json)
-                .execute(*c)
-                .await?;
-            Ok(())
+async fn insert_tokens(conn: &mut Conn<'_>, rows: Vec<SeedToken>) -> QueryResult<()> {
+    match conn {
+        // SQLite: one prepared single-row INSERT in a loop on its blocking thread. (One JSON
+        // statement per batch through `json_each` was slower, and got slower as the table grew.)
+        Conn::Sqlite(c) => {
+            c.spawn_blocking(move |c| blocking::insert_tokens(c, &rows))
+                .await
         }
-        (Conn::Pg(c), Rows::Structs(rows)) => insert_tokens_pg(c, rows).await,
-        _ => unreachable!("the generator makes JSON batches for SQLite, rows for PostgreSQL"),
+        Conn::Pg(c) => insert_tokens_pg(c, rows).await,
     }
 }
 
@@ -674,7 +611,19 @@ impl Columns {
 mod blocking {
     use diesel::prelude::*;
 
-    use super::{service_accounts, users, NewAccount, NewUser};
+    use super::{service_accounts, tokens, users, NewAccount, NewUser, SeedToken};
+
+    pub(super) fn insert_tokens(
+        conn: &mut SqliteConnection,
+        rows: &[SeedToken],
+    ) -> QueryResult<()> {
+        for row in rows {
+            diesel::insert_into(tokens::table)
+                .values(row)
+                .execute(conn)?;
+        }
+        Ok(())
+    }
 
     pub(super) fn insert_accounts(
         conn: &mut SqliteConnection,
@@ -860,18 +809,9 @@ struct Generator {
     now: i64,
     key: Arc<ServerKey>,
     secrets: Option<std::io::BufWriter<SecretsSink>>,
-    /// Batches for SQLite.
-    json: bool,
 }
 
-/// A batch of tokens as the engine takes it: rows for PostgreSQL (which turns them into
-/// columns), one JSON array for SQLite (serialised here, on the generator's core).
-enum Rows {
-    Structs(Vec<SeedToken>),
-    Json { json: String, count: usize },
-}
-
-type Batch = Result<Rows, std::io::Error>;
+type Batch = Result<Vec<SeedToken>, std::io::Error>;
 
 impl Generator {
     fn run(mut self, tx: mpsc::Sender<Batch>) {
@@ -887,20 +827,10 @@ impl Generator {
         }
         plan.shuffle(&mut self.rng);
         for chunk in plan.chunks(BATCH) {
-            let rows: std::io::Result<Vec<SeedToken>> = chunk
+            let batch: Batch = chunk
                 .iter()
                 .map(|&(o, j)| self.token(o as usize, j as usize))
                 .collect();
-            let batch = rows.map(|rows| {
-                if self.json {
-                    Rows::Json {
-                        count: rows.len(),
-                        json: sqlite_json(&rows),
-                    }
-                } else {
-                    Rows::Structs(rows)
-                }
-            });
             let failed = batch.is_err();
             if tx.blocking_send(batch).is_err() || failed {
                 return;
