@@ -686,10 +686,6 @@ const PG_CONSTRAINTS: &str = "SELECT conname::text AS name, pg_get_constraintdef
      OR (contype = 'u' AND NOT EXISTS (SELECT 1 FROM pg_constraint f \
          WHERE f.contype = 'f' AND f.conindid = k.conindid))) \
      ORDER BY contype DESC, conname";
-/// FTS5 merge settings, changed for the rebuild and put back.
-const SQLITE_FTS_SETTINGS: &str = "SELECT k AS name, CAST(v AS TEXT) AS sql \
-     FROM token_search_config WHERE k IN ('automerge', 'crisismerge')";
-
 /// What was dropped from the token table for the bulk insert, to be put back afterwards.
 struct Deferred {
     indexes: Vec<SchemaObject>,
@@ -749,31 +745,10 @@ impl Deferred {
             progress.update(done);
         }
         if fts {
-            // The rebuild without incremental merges, then one merge into a single segment
-            // ('optimize'): faster than merging along the way, and the fewest segments for
-            // queries. The merge settings go back to what they were (FTS5's defaults unless
-            // set).
-            let saved: Vec<SchemaObject> = match conn {
-                Conn::Sqlite(c) => diesel::sql_query(SQLITE_FTS_SETTINGS).load(*c).await?,
-                Conn::Pg(_) => Vec::new(),
-            };
-            let setting = |key: &str, default: i64| {
-                saved
-                    .iter()
-                    .find(|s| s.name == key)
-                    .and_then(|s| s.sql.parse::<i64>().ok())
-                    .unwrap_or(default)
-            };
-            let mut sql = format!(
-                "INSERT INTO token_search (token_search, rank) VALUES ('automerge', 0);
-                 INSERT INTO token_search (token_search, rank) VALUES ('crisismerge', 1999);
-                 INSERT INTO token_search (token_search) VALUES ('rebuild');
-                 INSERT INTO token_search (token_search) VALUES ('optimize');
-                 INSERT INTO token_search (token_search, rank) VALUES ('automerge', {});
-                 INSERT INTO token_search (token_search, rank) VALUES ('crisismerge', {});\n",
-                setting("automerge", 4),
-                setting("crisismerge", 16)
-            );
+            // (Rebuilding without incremental merges and then merging once, 'optimize', was
+            // faster at 100,000 tokens but did not finish in 10 minutes at a million.)
+            let mut sql =
+                "INSERT INTO token_search (token_search) VALUES ('rebuild');\n".to_string();
             for t in &self.fts_triggers {
                 sql += &t.sql;
                 sql += ";\n";
