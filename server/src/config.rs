@@ -134,7 +134,9 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum DevCommand {
     /// Fill the database with realistic service accounts, people and tokens (for demos and
-    /// benchmarks). The tokens cannot be used: their secrets are never generated.
+    /// benchmarks), appended to what is there. For an idle development database only: it drops
+    /// and rebuilds the token table's indexes (in one transaction, so a failure restores them).
+    /// The tokens cannot be used unless --secrets-out is given.
     Seed {
         /// How many tokens.
         #[arg(long, default_value_t = 10_000)]
@@ -145,6 +147,11 @@ pub enum DevCommand {
         /// Random seed, for reproducible data.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Give every token a real secret (hashed with this server's key, so the tokens work
+        /// against a server on the same database) and write the secrets to this file, one per
+        /// line, created (or truncated) with mode 0600. Never printed.
+        #[arg(long, value_name = "FILE")]
+        secrets_out: Option<PathBuf>,
     },
 }
 

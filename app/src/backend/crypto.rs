@@ -13,7 +13,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use hmac::{Hmac, Mac};
 use rand::distributions::Alphanumeric;
 use rand::rngs::OsRng;
-use rand::{Rng, RngCore};
+use rand::{CryptoRng, Rng, RngCore};
 use secrecy::{ExposeSecret, SecretBox};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -138,8 +138,13 @@ pub fn hashes_equal(a: &[u8], b: &[u8]) -> bool {
 
 /// `n` characters drawn uniformly from [0-9A-Za-z] by the operating system's CSPRNG.
 pub fn random_base62(n: usize) -> String {
-    OsRng
-        .sample_iter(&Alphanumeric)
+    random_base62_with(&mut OsRng, n)
+}
+
+/// `random_base62` from a given cryptographically secure generator: for bulk generation
+/// (`keyward dev seed`), where a system call per character would dominate.
+pub fn random_base62_with<R: RngCore + CryptoRng>(rng: &mut R, n: usize) -> String {
+    rng.sample_iter(&Alphanumeric)
         .take(n)
         .map(char::from)
         .collect()
@@ -160,7 +165,18 @@ impl ServerKey {
 
     /// A new secret for an existing public id (rotation keeps the id).
     pub fn new_secret_for(&self, kind: TokenKind, public_id: &str) -> NewTokenSecret {
-        let secret = random_base62(SECRET_LEN);
+        self.new_secret_with(&mut OsRng, kind, public_id)
+    }
+
+    /// `new_secret_for` drawing the secret from a given cryptographically secure generator
+    /// (bulk generation: `keyward dev seed --secrets-out`).
+    pub fn new_secret_with<R: RngCore + CryptoRng>(
+        &self,
+        rng: &mut R,
+        kind: TokenKind,
+        public_id: &str,
+    ) -> NewTokenSecret {
+        let secret = random_base62_with(rng, SECRET_LEN);
         let token = token_format::assemble(kind, public_id, &secret);
         let body = &token[..token.len() - token_format::CHECKSUM_LEN];
         NewTokenSecret {

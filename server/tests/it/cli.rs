@@ -2,9 +2,12 @@
 
 use reqwest::StatusCode;
 
-use crate::harness::{keyward, Backend, TestApp, TestDb};
+use crate::harness::{count_sql, keyward, read, Backend, TestApp, TestDb};
 
-backends!(command_line_manages_accounts_and_tokens);
+backends!(
+    command_line_manages_accounts_and_tokens,
+    dev_seed_writes_working_secrets
+);
 
 async fn command_line_manages_accounts_and_tokens(b: Backend) {
     let db = TestDb::new(b).await;
@@ -231,5 +234,125 @@ async fn command_line_manages_accounts_and_tokens(b: Backend) {
         .get("audit/list", &[("actor", "local operator")])
         .await;
     assert!(audit["total"].as_i64().unwrap() >= 23, "{audit}");
+    app.stop().await;
+}
+
+/// The token table's indexes, triggers and foreign keys, as the catalog lists them.
+async fn token_table_schema(app: &TestApp) -> i64 {
+    let sql = match app.state.db.backend_name() {
+        "sqlite" => {
+            "SELECT COUNT(*) AS n FROM sqlite_schema WHERE tbl_name = 'tokens' \
+             AND type IN ('index', 'trigger')"
+        }
+        _ => {
+            "SELECT (SELECT COUNT(*) FROM pg_indexes WHERE tablename = 'tokens') \
+             + (SELECT COUNT(*) FROM pg_constraint WHERE conrelid = 'tokens'::regclass) AS n"
+        }
+    };
+    count_sql(&app.state, sql).await
+}
+
+/// `dev seed --secrets-out`: one real secret per token, in a file only its owner can read,
+/// never printed, and accepted by the server on the same database. Seeding appends, and the
+/// indexes it rebuilds come back as the migrations made them.
+async fn dev_seed_writes_working_secrets(b: Backend) {
+    use std::os::unix::fs::PermissionsExt;
+
+    let db = TestDb::new(b).await;
+    let (ok, _, err) = keyward(&db, &["migrate"], None);
+    assert!(ok, "{err}");
+    let app = TestApp::start(&db).await;
+    let schema = token_table_schema(&app).await;
+    assert!(schema > 3, "{schema}");
+
+    let out = db.data_dir.join("seeded-secrets.txt");
+    let (ok, stdout, stderr) = keyward(
+        &db,
+        &[
+            "dev",
+            "seed",
+            "--tokens",
+            "60",
+            "--accounts",
+            "6",
+            "--secrets-out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(ok, "{stderr}");
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let secrets: Vec<&str> = text.lines().collect();
+    assert_eq!(secrets.len(), 60);
+    for s in &secrets {
+        assert!(s.len() == 56 && (s.starts_with("kwsa_") || s.starts_with("kwpt_")));
+        assert!(
+            !stdout.contains(s) && !stderr.contains(s),
+            "a secret was printed"
+        );
+    }
+    // Without the flag: appended, same seed, no secrets anywhere.
+    let (ok, stdout, stderr) = keyward(
+        &db,
+        &["dev", "seed", "--tokens", "40", "--accounts", "4"],
+        None,
+    );
+    assert!(ok, "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("tokens"), "progress on stderr: {stderr}");
+
+    assert_eq!(
+        count_sql(&app.state, "SELECT COUNT(*) AS n FROM tokens").await,
+        100
+    );
+    assert_eq!(
+        token_table_schema(&app).await,
+        schema,
+        "every index is back"
+    );
+    if b == Backend::Sqlite {
+        // The full-text index was rebuilt: it finds every person's token.
+        assert_eq!(
+            count_sql(
+                &app.state,
+                "SELECT COUNT(*) AS n FROM token_search WHERE token_search MATCH '\"example.com\"'"
+            )
+            .await,
+            count_sql(
+                &app.state,
+                "SELECT COUNT(*) AS n FROM tokens WHERE kind = 'personal'"
+            )
+            .await
+        );
+    }
+
+    // Every secret matches its stored hash: the server answers with the token's state (some
+    // are revoked, expired, of a disabled owner or limited to other addresses), never
+    // "invalid", and the live ones get in.
+    let http = app.client().http;
+    let mut accepted = 0;
+    for s in &secrets {
+        let res = http
+            .get(app.url("/api/v1/whoami"))
+            .bearer_auth(s)
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = read(res).await;
+        match status {
+            StatusCode::OK => {
+                assert_eq!(body["token"]["prefix"].as_str().unwrap(), &s[..13]);
+                accepted += 1;
+            }
+            _ => assert!(
+                ["revoked", "expired", "owner_disabled", "ip_not_allowed"]
+                    .contains(&body["code"].as_str().unwrap_or_default()),
+                "{status} {body}"
+            ),
+        }
+    }
+    assert!(accepted > 0, "no seeded token was accepted");
     app.stop().await;
 }
