@@ -251,7 +251,7 @@ async fn many_matches_page_in_order_and_cap_the_count(b: Backend) {
             ],
         )
         .await;
-    assert_eq!(status, reqwest::StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(
         body["message"]
             .as_str()
