@@ -49,6 +49,9 @@ pub async fn run(url: &DatabaseUrl) -> Result<Vec<String>, MigrationError> {
             conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
                 .await
                 .map_err(|e| err(&e))?;
+            drop_invalid_list_indexes(&mut conn)
+                .await
+                .map_err(|e| err(&e))?;
             let mut harness = AsyncMigrationHarness::new(conn);
             let result = harness
                 .run_pending_migrations(POSTGRES)
@@ -62,6 +65,35 @@ pub async fn run(url: &DatabaseUrl) -> Result<Vec<String>, MigrationError> {
             result
         }
     }
+}
+
+/// An interrupted `CREATE INDEX CONCURRENTLY` (the token-table list indexes are built so)
+/// leaves an invalid index behind, which the migration's `IF NOT EXISTS` would then skip for
+/// good: drop such leftovers so the pending migration builds them again.
+async fn drop_invalid_list_indexes(conn: &mut PgConn) -> diesel::QueryResult<()> {
+    use diesel::sql_types::Text;
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Invalid {
+        #[diesel(sql_type = Text)]
+        name: String,
+    }
+    let invalid: Vec<Invalid> = diesel::sql_query(
+        "SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+         WHERE NOT i.indisvalid AND c.relname LIKE 'tokens\\_list\\_%'",
+    )
+    .load(conn)
+    .await?;
+    for index in invalid {
+        tracing::warn!(index = %index.name, "dropping an index left invalid by an interrupted build; the migration rebuilds it");
+        // The name comes from the catalog and matched the pattern above.
+        conn.batch_execute(&format!(
+            "DROP INDEX CONCURRENTLY IF EXISTS \"{}\"",
+            index.name
+        ))
+        .await?;
+    }
+    Ok(())
 }
 
 fn versions(applied: Vec<MigrationVersion<'_>>) -> Vec<String> {

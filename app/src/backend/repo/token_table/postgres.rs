@@ -11,12 +11,12 @@
 //!   stays the cheap plan for a page.
 
 use super::filter::{
-    order_by, push_conditions, sort_key, status_condition, status_rank, Access, Dialect, Sql,
-    PAGE_COLUMNS,
+    kind_prefix_range, order_by, push_conditions, sort_key, status_condition, status_rank, Access,
+    Dialect, Sql, PAGE_COLUMNS,
 };
 use super::TableQuery;
 use crate::backend::repo::contains_pattern;
-use crate::domain::token_query::COUNT_CAP;
+use crate::domain::token_query::{SortColumn, COUNT_CAP};
 use crate::domain::token_status::sort_rank;
 
 /// Candidates beyond this many make the trigram index slower than walking a covering index.
@@ -58,6 +58,9 @@ fn push_walk(sql: &mut Sql, q: &TableQuery, guard: &str, limit: i64, offset: i64
                 "SELECT {column} AS k, id FROM tokens WHERE {guard} AND "
             ));
             push_conditions(sql, f, true, None);
+            if q.sort == SortColumn::Prefix {
+                sql.push(&kind_prefix_range(f).unwrap_or_default());
+            }
             sql.push(&format!(
                 " ORDER BY {column}{d}, id{d} LIMIT {limit} OFFSET {offset}"
             ));

@@ -18,11 +18,11 @@
 //! count is not hoisted out of the loop and would be checked on every row.)
 
 use super::filter::{
-    order_by, push_conditions, sort_key, status_condition, status_rank, Access, Dialect, Sql,
-    PAGE_COLUMNS,
+    kind_prefix_range, order_by, push_conditions, sort_key, status_condition, status_rank, Access,
+    Dialect, Sql, PAGE_COLUMNS,
 };
 use super::TableQuery;
-use crate::domain::token_query::COUNT_CAP;
+use crate::domain::token_query::{SortColumn, COUNT_CAP};
 use crate::domain::token_status::sort_rank;
 use crate::model::TokenStatus;
 
@@ -75,6 +75,9 @@ fn push_walk(sql: &mut Sql, q: &TableQuery, limit: &str, offset: i64) {
                 "SELECT {column} AS k, id FROM tokens INDEXED BY {index} WHERE "
             ));
             push_conditions(sql, f, true, None);
+            if q.sort == SortColumn::Prefix {
+                sql.push(&kind_prefix_range(f).unwrap_or_default());
+            }
             sql.push(&format!(
                 " ORDER BY {column}{d}, id{d} LIMIT {limit} OFFSET {offset}"
             ));
