@@ -29,6 +29,32 @@ pub struct TableQuery {
     pub limit: i64,
 }
 
+impl TableQuery {
+    /// Whether the search is long enough for the trigram index (3+ characters).
+    fn trigram_search(&self) -> bool {
+        self.filter
+            .search
+            .as_ref()
+            .is_some_and(|s| s.chars().count() >= 3)
+    }
+
+    /// The sort key of a token row (`prefix` qualifies the columns).
+    fn key(&self, prefix: &str) -> String {
+        match filter::sort_key(self.sort, self.desc) {
+            Some((column, _)) => format!("{prefix}{column}"),
+            None => filter::status_rank(self.filter.now, prefix),
+        }
+    }
+
+    fn dir(&self) -> &'static str {
+        if self.desc {
+            " DESC"
+        } else {
+            ""
+        }
+    }
+}
+
 /// A page's rows in table order, and how many rows match, counted up to `COUNT_CAP + 1`.
 pub struct TablePage {
     pub rows: Vec<TokenWithOwner>,

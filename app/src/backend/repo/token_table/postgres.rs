@@ -11,8 +11,8 @@
 //!   stays the cheap plan for a page.
 
 use super::filter::{
-    kind_prefix_range, order_by, push_conditions, sort_key, status_condition, status_rank, Access,
-    Dialect, Sql, PAGE_COLUMNS,
+    kind_prefix_range, order_by, push_conditions, sort_key, status_condition, Access, Dialect, Sql,
+    PAGE_COLUMNS,
 };
 use super::TableQuery;
 use crate::backend::repo::contains_pattern;
@@ -22,36 +22,14 @@ use crate::domain::token_status::sort_rank;
 /// Candidates beyond this many make the trigram index slower than walking a covering index.
 const TRGM_CANDIDATES: i64 = 10_000;
 
-fn uses_trgm(q: &TableQuery) -> bool {
-    q.filter
-        .search
-        .as_ref()
-        .is_some_and(|s| s.chars().count() >= 3)
-}
-
 fn narrow(q: &TableQuery) -> bool {
     !matches!(Access::for_filter(&q.filter), Access::Scan | Access::Kind)
-}
-
-fn key(q: &TableQuery, prefix: &str) -> String {
-    match sort_key(q.sort, q.desc) {
-        Some((column, _)) => format!("{prefix}{column}"),
-        None => status_rank(q.filter.now, prefix),
-    }
-}
-
-fn dir(q: &TableQuery) -> &'static str {
-    if q.desc {
-        " DESC"
-    } else {
-        ""
-    }
 }
 
 /// Appends a walk of the sort order yielding `(k, id)` when `guard` holds.
 fn push_walk(sql: &mut Sql, q: &TableQuery, guard: &str, limit: i64, offset: i64) {
     let f = &q.filter;
-    let d = dir(q);
+    let d = q.dir();
     match sort_key(q.sort, q.desc) {
         Some((column, _)) => {
             sql.push(&format!(
@@ -99,12 +77,12 @@ fn push_matches(sql: &mut Sql, q: &TableQuery) -> String {
     let filter_first = |sql: &mut Sql, guard: &str| {
         sql.push(&format!(
             "SELECT {} AS k, id FROM tokens WHERE {guard} AND ",
-            key(q, "")
+            q.key("")
         ));
         push_conditions(sql, f, true, None);
         sql.push(&format!(" LIMIT {cap}"));
     };
-    let slice_ok = if uses_trgm(q) {
+    let slice_ok = if q.trigram_search() {
         let text = f.search.as_deref().unwrap_or_default();
         sql.push("fts AS MATERIALIZED (SELECT id FROM tokens WHERE search_text LIKE ")
             .bind(contains_pattern(text))
@@ -114,7 +92,7 @@ fn push_matches(sql: &mut Sql, q: &TableQuery) -> String {
             ))
             .push(&format!(
                 "m AS MATERIALIZED (SELECT k, id FROM (SELECT {} AS k, t.id FROM fts CROSS JOIN tokens t WHERE t.id = fts.id AND (SELECT v FROM small) AND ",
-                key(q, "t.")
+                q.key("t.")
             ));
         push_conditions(sql, f, false, None);
         sql.push(&format!(" LIMIT {cap}) a UNION ALL ("));
@@ -147,7 +125,7 @@ fn push_matches(sql: &mut Sql, q: &TableQuery) -> String {
 /// empty; the caller then asks `count`.
 pub fn page(q: &TableQuery) -> Sql {
     let mut sql = Sql::new(Dialect::Postgres);
-    let (per, off, d) = (q.limit, q.offset, dir(q));
+    let (per, off, d) = (q.limit, q.offset, q.dir());
     sql.push("WITH ");
     let slice_ok = push_matches(&mut sql, q);
     sql.push(&format!(

@@ -18,8 +18,8 @@
 //! count is not hoisted out of the loop and would be checked on every row.)
 
 use super::filter::{
-    kind_prefix_range, order_by, push_conditions, sort_key, status_condition, status_rank, Access,
-    Dialect, Sql, PAGE_COLUMNS,
+    kind_prefix_range, order_by, push_conditions, sort_key, status_condition, Access, Dialect, Sql,
+    PAGE_COLUMNS,
 };
 use super::TableQuery;
 use crate::domain::token_query::{SortColumn, COUNT_CAP};
@@ -34,13 +34,6 @@ fn fts_phrase(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
-fn uses_fts(q: &TableQuery) -> bool {
-    q.filter
-        .search
-        .as_ref()
-        .is_some_and(|s| s.chars().count() >= 3)
-}
-
 /// A narrow filter's index, if the filter has one worth starting from.
 fn narrow(q: &TableQuery) -> Option<Access> {
     match Access::for_filter(&q.filter) {
@@ -49,26 +42,10 @@ fn narrow(q: &TableQuery) -> Option<Access> {
     }
 }
 
-/// The sort key of a token row (`prefix` qualifies the columns).
-fn key(q: &TableQuery, prefix: &str) -> String {
-    match sort_key(q.sort, q.desc) {
-        Some((column, _)) => format!("{prefix}{column}"),
-        None => status_rank(q.filter.now, prefix),
-    }
-}
-
-fn dir(q: &TableQuery) -> &'static str {
-    if q.desc {
-        " DESC"
-    } else {
-        ""
-    }
-}
-
 /// Appends a walk of the sort order yielding `(k, id)`, `limit` rows after `offset`.
 fn push_walk(sql: &mut Sql, q: &TableQuery, limit: &str, offset: i64) {
     let f = &q.filter;
-    let d = dir(q);
+    let d = q.dir();
     match sort_key(q.sort, q.desc) {
         Some((column, index)) => {
             sql.push(&format!(
@@ -129,13 +106,13 @@ fn push_matches(sql: &mut Sql, q: &TableQuery) -> String {
     let filter_first = |sql: &mut Sql, access: Access, limit: &str| {
         sql.push(&format!(
             "SELECT {} AS k, id FROM tokens INDEXED BY {} WHERE ",
-            key(q, ""),
+            q.key(""),
             access.index()
         ));
         push_conditions(sql, f, true, Some(access));
         sql.push(&format!(" LIMIT {limit}"));
     };
-    let slice_ok = if uses_fts(q) {
+    let slice_ok = if q.trigram_search() {
         let text = f.search.as_deref().unwrap_or_default();
         sql.push("fts(id) AS MATERIALIZED (SELECT rowid FROM token_search WHERE token_search MATCH ")
             .bind(fts_phrase(text))
@@ -145,7 +122,7 @@ fn push_matches(sql: &mut Sql, q: &TableQuery) -> String {
             ))
             .push(&format!(
                 "m(k, id) AS MATERIALIZED (SELECT k, id FROM (SELECT {} AS k, t.id AS id FROM fts CROSS JOIN tokens t ON t.id = fts.id WHERE ",
-                key(q, "t.")
+                q.key("t.")
             ));
         push_conditions(sql, f, false, None);
         sql.push(&format!(
@@ -187,7 +164,7 @@ fn push_matches(sql: &mut Sql, q: &TableQuery) -> String {
 /// the page the result is empty; the caller then asks `count`.
 pub fn page(q: &TableQuery) -> Sql {
     let mut sql = Sql::new(Dialect::Sqlite);
-    let (per, off, d) = (q.limit, q.offset, dir(q));
+    let (per, off, d) = (q.limit, q.offset, q.dir());
     sql.push("WITH ");
     let slice_ok = push_matches(&mut sql, q);
     sql.push(&format!(
