@@ -40,6 +40,12 @@ pub struct SessionAuth {
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub IpAddr);
 
+/// The request's id (`X-Request-Id`), put in the request extensions by the server's
+/// middleware: generated, or the caller's when it came through a trusted proxy and is short
+/// and plain. It is returned in the response, logged with the request and kept in audit records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
 pub fn state() -> Result<AppState, AppError> {
     leptos::prelude::use_context::<AppState>()
         .ok_or_else(|| super::error_map::internal("context", &"AppState missing"))
@@ -51,6 +57,11 @@ fn parts() -> Option<http::request::Parts> {
 
 pub fn client_ip(parts: &http::request::Parts) -> Option<IpAddr> {
     parts.extensions.get::<ClientIp>().map(|c| c.0)
+}
+
+/// The current request's id, inside a server function or page render.
+pub fn request_id() -> Option<String> {
+    parts().and_then(|p| p.extensions.get::<RequestId>().map(|r| r.0.clone()))
 }
 
 pub fn request_ip() -> Option<String> {
