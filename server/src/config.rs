@@ -95,6 +95,11 @@ pub struct Config {
     )]
     pub trusted_proxies: Vec<IpNet>,
 
+    /// Serve Prometheus metrics at http://<this address>/metrics (e.g. 127.0.0.1:9464). Off
+    /// when unset. Use an address only the scraper reaches: the endpoint has no sign-in.
+    #[arg(long, env = "KEYWARD_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Maximum database connections of this process.
     #[arg(
         long,

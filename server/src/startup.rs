@@ -159,6 +159,26 @@ pub fn leptos_options() -> LeptosOptions {
         .build()
 }
 
+/// Binds the metrics listener (a failure stops start-up: the operator asked for it) and serves
+/// it in the background.
+async fn serve_metrics(
+    addr: SocketAddr,
+    state: AppState,
+) -> Result<tokio::task::JoinHandle<()>, StartError> {
+    let handle = crate::metrics::install();
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Listen { addr, source })?;
+    let addr = listener.local_addr().unwrap_or(addr);
+    tracing::info!(%addr, "metrics at http://{addr}/metrics");
+    let app = crate::metrics::router(state, handle);
+    Ok(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    }))
+}
+
 /// Runs the web server until SIGINT/SIGTERM, then drains requests and closes the pool.
 pub async fn serve(config: Config) -> Result<(), StartError> {
     let state = build_state(&config).await?;
@@ -180,6 +200,9 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
 
     announce_setup(&state).await?;
     let mut background = state.spawn_background();
+    if let Some(metrics_addr) = config.metrics_listen {
+        background.push(serve_metrics(metrics_addr, state.clone()).await?);
+    }
     background.push(tokio::spawn(housekeeping(state.clone())));
 
     let app = crate::http::router(state.clone());

@@ -1,6 +1,7 @@
 //! The HTTP surface: the Leptos pages and server functions, health checks, and the middleware
-//! every request passes through (outermost first): tracing, body limit, security headers,
-//! client IP, same-origin check, session, server-function error statuses, no-JS forms.
+//! every request passes through (outermost first): request id (and the log span), body limit,
+//! security headers, client IP, access log and metrics, same-origin check, session,
+//! server-function error statuses, no-JS forms.
 
 pub mod api;
 pub mod export;
@@ -13,7 +14,6 @@ use axum::Router;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             middleware::origin::same_origin_only,
         ))
+        .layer(from_fn(middleware::access::access_log))
         .layer(from_fn_with_state(
             state.clone(),
             middleware::client_ip::client_ip,
@@ -78,10 +79,9 @@ pub fn router(state: AppState) -> Router {
             middleware::headers::security_headers,
         ))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(middleware::trace::span)
-                .on_response(middleware::trace::on_response),
-        )
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::request_id::request_id,
+        ))
         .with_state(state)
 }

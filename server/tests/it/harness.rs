@@ -119,6 +119,7 @@ impl TestDb {
             secret_key: None,
             trusted_proxies: Vec::new(),
             db_pool_size: 8,
+            metrics_listen: None,
         }
     }
 }

@@ -8,6 +8,7 @@ mod authz;
 mod cli;
 mod foundation;
 mod fuzz;
+mod observe;
 mod races;
 mod secrets;
 mod security;

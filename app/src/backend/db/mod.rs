@@ -136,6 +136,15 @@ impl DbError {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub name: &'static str,
+    pub in_use: usize,
+    pub idle: usize,
+    pub max: usize,
+    pub waiting: usize,
+}
+
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
     pub max_connections: usize,
@@ -259,6 +268,25 @@ impl Db {
         match self {
             Db::Sqlite { .. } => "sqlite",
             Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Each pool's connections in use and idle, by pool name (`read`/`write` on SQLite, `main`
+    /// on PostgreSQL), for metrics.
+    pub fn pool_status(&self) -> Vec<PoolStatus> {
+        let status = |name, s: deadpool::Status| PoolStatus {
+            name,
+            in_use: s.size.saturating_sub(s.available),
+            idle: s.available,
+            max: s.max_size,
+            waiting: s.waiting,
+        };
+        match self {
+            Db::Sqlite { read, write } => vec![
+                status("read", read.status()),
+                status("write", write.status()),
+            ],
+            Db::Postgres(pool) => vec![status("main", pool.status())],
         }
     }
 

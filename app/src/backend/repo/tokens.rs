@@ -201,6 +201,17 @@ pub async fn count_live(
     dispatch!(conn, |c| base!().count().get_result(c).await)
 }
 
+/// Live (neither revoked nor expired) tokens per kind, for metrics.
+pub async fn live_by_kind(conn: &mut Conn<'_>, now: i64) -> QueryResult<Vec<(String, i64)>> {
+    dispatch!(conn, |c| tokens::table
+        .filter(tokens::revoked_at.is_null())
+        .filter(tokens::expires_at.is_null().or(tokens::expires_at.gt(now)))
+        .group_by(tokens::kind)
+        .select((tokens::kind, diesel::dsl::count_star()))
+        .load(c)
+        .await)
+}
+
 pub async fn name_taken(
     conn: &mut Conn<'_>,
     service_account_id: Option<i64>,

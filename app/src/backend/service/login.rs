@@ -43,6 +43,25 @@ pub async fn login(
     password: Sensitive,
     ip: &str,
 ) -> Result<UserRow, AppError> {
+    let result = check_login(state, email, password, ip).await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(AppError::Throttled { .. }) => "throttled",
+        Err(AppError::Unavailable) => "busy",
+        Err(AppError::Invalid { .. }) => "invalid",
+        Err(AppError::Forbidden { .. }) => "deactivated",
+        Err(_) => "error",
+    };
+    metrics::counter!("keyward_logins_total", "outcome" => outcome).increment(1);
+    result
+}
+
+async fn check_login(
+    state: &AppState,
+    email: &str,
+    password: Sensitive,
+    ip: &str,
+) -> Result<UserRow, AppError> {
     let email_key = email.trim().to_lowercase();
     if email_key.is_empty() {
         return Err(AppError::invalid("email", "Enter your e-mail address."));

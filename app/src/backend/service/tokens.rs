@@ -195,6 +195,13 @@ pub async fn list(
         .collect())
 }
 
+/// Live tokens per kind (`service_account`, `personal`), for the metrics endpoint: an
+/// operator's view, not a person's, so no principal.
+pub async fn live_counts(state: &AppState) -> Result<Vec<(String, i64)>, AppError> {
+    let mut pooled = state.db.get().await?;
+    Ok(repo::live_by_kind(&mut pooled.conn(), now()).await?)
+}
+
 pub async fn get(state: &AppState, me: &Principal, id: i64) -> Result<TokenView, AppError> {
     let mut pooled = state.db.get().await?;
     let t = load(&mut pooled.conn(), id).await?;

@@ -1,9 +1,9 @@
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Instant;
 
 use ipnet::IpNet;
+use moka::sync::Cache;
 
 use crate::backend::principal::Subject;
 use crate::domain::token_format::TokenKind;
@@ -34,8 +34,10 @@ pub struct CachedToken {
     pub rate_limit_per_minute: i64,
 }
 
-/// More entries than this and the cache starts over (it refills from the database).
-const MAX_ENTRIES: usize = 100_000;
+/// At most this many tokens are cached (≈ 0.5 KB each). Past it the least valuable entries
+/// (moka's TinyLFU: rarely and long-ago used) are evicted one by one, so a busy working set
+/// stays cached instead of the whole cache emptying at once.
+pub const MAX_ENTRIES: u64 = 250_000;
 
 /// What a token load saw before it read the database: the cache's generation (bumped by every
 /// local invalidation) and the database's auth epoch. A load whose tag no longer matches when
@@ -48,8 +50,12 @@ pub struct LoadTag {
 }
 
 pub struct TokenCache {
-    entries: RwLock<HashMap<String, Arc<CachedToken>>>,
-    /// Changed (under the entries' write lock) whenever the entries are dropped.
+    entries: Cache<String, Arc<CachedToken>>,
+    /// Held shared by `insert` across its tag check and the insert, and exclusively by `clear`:
+    /// a clear therefore either precedes the check (which then fails) or follows the insert
+    /// (and drops the entry). Poisoning is ignored: the guarded data is `()`.
+    gate: RwLock<()>,
+    /// Changed (under the gate, exclusively) whenever the entries are dropped.
     generation: AtomicU64,
     epoch: AtomicI64,
     /// Milliseconds since `started` at which the epoch was last confirmed.
@@ -59,17 +65,22 @@ pub struct TokenCache {
 
 impl Default for TokenCache {
     fn default() -> Self {
+        Self::with_capacity(MAX_ENTRIES)
+    }
+}
+
+impl TokenCache {
+    pub fn with_capacity(max_entries: u64) -> Self {
         Self {
-            entries: RwLock::default(),
+            entries: Cache::new(max_entries),
+            gate: RwLock::new(()),
             generation: AtomicU64::new(0),
             epoch: AtomicI64::new(i64::MIN),
             confirmed_at_ms: AtomicI64::new(i64::MIN / 2),
             started: Instant::now(),
         }
     }
-}
 
-impl TokenCache {
     fn now_ms(&self) -> i64 {
         self.started.elapsed().as_millis() as i64
     }
@@ -82,9 +93,14 @@ impl TokenCache {
 
     pub fn get(&self, public_id: &str) -> Option<Arc<CachedToken>> {
         if !self.is_fresh() {
+            metrics::counter!("keyward_token_cache_lookups_total", "result" => "bypassed")
+                .increment(1);
             return None;
         }
-        self.entries.read().ok()?.get(public_id).cloned()
+        let found = self.entries.get(public_id);
+        let result = if found.is_some() { "hit" } else { "miss" };
+        metrics::counter!("keyward_token_cache_lookups_total", "result" => result).increment(1);
+        found
     }
 
     /// Taken before a load reads the auth epoch (and then the token).
@@ -93,42 +109,41 @@ impl TokenCache {
     }
 
     /// Caches a loaded token, unless something changed since the load began: a local
-    /// invalidation, or an auth epoch other than the one read before the load. Checked under
-    /// the write lock that `clear` takes, so a clear either precedes the check or removes the
-    /// entry afterwards.
+    /// invalidation, or an auth epoch other than the one read before the load.
     pub fn insert(&self, public_id: &str, token: Arc<CachedToken>, tag: LoadTag) -> bool {
-        let Ok(mut map) = self.entries.write() else {
-            return false;
-        };
+        let _gate = self.gate.read().unwrap_or_else(PoisonError::into_inner);
         if self.generation.load(Ordering::Acquire) != tag.generation
             || self.epoch.load(Ordering::Acquire) != tag.epoch
         {
             return false;
         }
-        if map.len() >= MAX_ENTRIES {
-            map.clear();
-        }
-        map.insert(public_id.to_string(), token);
+        self.entries.insert(public_id.to_string(), token);
         true
     }
 
     pub fn clear(&self) {
-        if let Ok(mut map) = self.entries.write() {
-            self.generation.fetch_add(1, Ordering::AcqRel);
-            map.clear();
-        }
+        let _gate = self.gate.write().unwrap_or_else(PoisonError::into_inner);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        // Lazy: entries inserted up to now are never returned again; their memory is
+        // reclaimed in the background.
+        self.entries.invalidate_all();
     }
 
     /// The poller saw the database's epoch: a new value drops every entry.
     pub fn observe_epoch(&self, epoch: i64) {
-        if self.epoch.swap(epoch, Ordering::AcqRel) != epoch {
-            self.clear();
+        if self.epoch.load(Ordering::Acquire) != epoch {
+            let _gate = self.gate.write().unwrap_or_else(PoisonError::into_inner);
+            self.epoch.store(epoch, Ordering::Release);
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            self.entries.invalidate_all();
         }
         self.confirmed_at_ms.store(self.now_ms(), Ordering::Release);
     }
 
-    pub fn len(&self) -> usize {
-        self.entries.read().map(|m| m.len()).unwrap_or(0)
+    /// Approximate (moka counts lazily); for metrics and tests, never for decisions.
+    pub fn len(&self) -> u64 {
+        self.entries.run_pending_tasks();
+        self.entries.entry_count()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -207,5 +222,53 @@ mod tests {
         assert_eq!(cache.len(), 1, "same epoch keeps entries");
         cache.observe_epoch(2);
         assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn past_its_capacity_the_cache_evicts_some_entries_not_all() {
+        let cache = TokenCache::with_capacity(100);
+        cache.observe_epoch(1);
+        for i in 0..300 {
+            // Repeated reads make the first ten the valuable ones.
+            if i < 10 {
+                for _ in 0..5 {
+                    cache.insert(&format!("t{i}"), token(), tag(&cache, 1));
+                    cache.get(&format!("t{i}"));
+                }
+            }
+            cache.insert(&format!("t{i}"), token(), tag(&cache, 1));
+        }
+        let len = cache.len();
+        assert!((50..=100).contains(&len), "bounded, not emptied: {len}");
+        let kept = (0..10)
+            .filter(|i| cache.get(&format!("t{i}")).is_some())
+            .count();
+        assert!(
+            kept >= 8,
+            "frequently used entries survive eviction: {kept}/10"
+        );
+    }
+
+    #[test]
+    fn a_poisoned_gate_neither_blocks_nor_bypasses_the_epoch_rule() {
+        let cache = Arc::new(TokenCache::default());
+        cache.observe_epoch(1);
+        let c = cache.clone();
+        let _ = std::thread::spawn(move || {
+            let _g = c.gate.write().unwrap();
+            panic!("poison the gate");
+        })
+        .join();
+        assert!(cache.gate.is_poisoned());
+        let before = tag(&cache, 1);
+        cache.clear();
+        assert!(
+            !cache.insert("a", token(), before),
+            "stale load still refused"
+        );
+        assert!(cache.insert("a", token(), tag(&cache, 1)));
+        assert!(cache.get("a").is_some());
+        cache.observe_epoch(2);
+        assert!(cache.get("a").is_none());
     }
 }

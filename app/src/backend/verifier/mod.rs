@@ -7,13 +7,14 @@
 //!   than a second old; a load that raced a change is never cached;
 //! - `usage`: last-used time, IP and user agent, and per-minute request counts for the audit
 //!   log, kept in memory and written in batches (never a write per request);
-//! - `rate`: per-token requests-per-minute limits, counted in this process.
+//! - `rate`: per-token requests-per-minute limits (GCRA), counted in this process.
 
 pub mod cache;
 pub mod rate;
 pub mod usage;
 pub mod verify;
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,6 +54,8 @@ pub struct AuthRuntime {
     store: Arc<dyn TokenStore>,
     key: Arc<ServerKey>,
     clock: fn() -> i64,
+    /// When usage was last written successfully (Unix seconds; start-up before the first).
+    flushed_at: AtomicI64,
 }
 
 impl AuthRuntime {
@@ -65,6 +68,7 @@ impl AuthRuntime {
             store,
             key,
             clock,
+            flushed_at: AtomicI64::new(clock()),
         }
     }
 
@@ -91,7 +95,22 @@ impl AuthRuntime {
 
     /// Writes what usage has been recorded.
     pub async fn flush_usage(&self) -> Result<usize, AppError> {
-        self.usage.flush(self.store.as_ref()).await
+        let started = std::time::Instant::now();
+        let result = self.usage.flush(self.store.as_ref()).await;
+        match &result {
+            Ok(_) => {
+                self.flushed_at.store((self.clock)(), Ordering::Release);
+                metrics::histogram!("keyward_usage_flush_duration_seconds")
+                    .record(started.elapsed().as_secs_f64());
+            }
+            Err(_) => metrics::counter!("keyward_usage_flush_failures_total").increment(1),
+        }
+        result
+    }
+
+    /// Seconds since usage was last written: how far behind the last-used columns may be.
+    pub fn usage_flush_lag_secs(&self) -> i64 {
+        ((self.clock)() - self.flushed_at.load(Ordering::Acquire)).max(0)
     }
 
     /// Writes usage every few seconds (sooner when a lot piles up), forever.

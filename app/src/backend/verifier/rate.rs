@@ -1,64 +1,174 @@
-//! Fixed one-minute windows, counted in this process. With several processes behind a load
-//! balancer a token can therefore make up to (processes × limit) requests a minute; the limit
-//! exists to stop runaway scripts, not to meter usage exactly.
+//! Per-key request limits as a GCRA (generic cell rate algorithm): a limit of N a minute lets
+//! a burst of N through, then one request every 60/N seconds. Unlike fixed one-minute windows,
+//! nothing doubles across a window boundary.
+//!
+//! Each key's whole state is one number (the "theoretical arrival time"), updated with a
+//! compare-and-swap: there is no lock to poison, and a key idle for a minute is dropped from the
+//! bounded map (after a minute idle its state equals a fresh one, so dropping it changes
+//! nothing).
+//!
+//! Decision: limits are counted per process, not shared through PostgreSQL. Sharing would cost
+//! a database write on every verified request, on the hot path of every caller. With P
+//! processes behind a load balancer a token can therefore make up to P × its limit; the limit
+//! exists to stop runaway scripts, not to meter usage exactly (README, "Rate limits").
 
-use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-const PRUNE_AT: usize = 100_000;
+use moka::sync::Cache;
 
-pub struct RateLimiter<K = i64> {
-    windows: Mutex<HashMap<K, (i64, i64)>>,
+const WINDOW_MICROS: i64 = 60_000_000;
+/// Keys tracked at once; past it the least recently used are dropped (a dropped key that was
+/// not idle gets a fresh burst, which only errs on the side of letting a request through).
+const MAX_KEYS: u64 = 1_000_000;
+
+/// What a caller is told with an allowed request (the `RateLimit-*` headers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub limit: i64,
+    pub remaining: i64,
+    /// Seconds until the full burst is available again.
+    pub reset_secs: i64,
 }
 
-impl<K> Default for RateLimiter<K> {
+pub struct RateLimiter<K = i64>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+{
+    /// Theoretical arrival time per key, in microseconds since `started`.
+    tat: Cache<K, Arc<AtomicI64>>,
+    started: Instant,
+}
+
+impl<K: Hash + Eq + Send + Sync + Clone + 'static> Default for RateLimiter<K> {
     fn default() -> Self {
         Self {
-            windows: Mutex::new(HashMap::new()),
+            tat: Cache::builder()
+                .max_capacity(MAX_KEYS)
+                .time_to_idle(Duration::from_micros(WINDOW_MICROS as u64) + Duration::from_secs(1))
+                .build(),
+            started: Instant::now(),
         }
     }
 }
 
-impl<K: Hash + Eq + Clone> RateLimiter<K> {
-    /// Counts one request for `key` at `now` (Unix seconds). `Err(seconds)` when over `limit`:
-    /// how long until the next window opens.
-    pub fn check(&self, key: &K, limit: i64, now: i64) -> Result<(), i64> {
-        let minute = now.div_euclid(60);
-        let Ok(mut map) = self.windows.lock() else {
-            return Ok(());
-        };
-        if map.len() >= PRUNE_AT {
-            map.retain(|_, (m, _)| *m == minute);
-        }
-        let entry = map.entry(key.clone()).or_insert((minute, 0));
-        if entry.0 != minute {
-            *entry = (minute, 0);
-        }
-        if entry.1 >= limit {
-            return Err(((minute + 1) * 60 - now).max(1));
-        }
-        entry.1 += 1;
-        Ok(())
+impl<K: Hash + Eq + Send + Sync + Clone + 'static> RateLimiter<K> {
+    /// Counts one request for `key` now. `Err(seconds)` when over `per_minute`: how long until
+    /// the next request would be allowed.
+    pub fn check(&self, key: &K, per_minute: i64) -> Result<Quota, i64> {
+        let now = self.started.elapsed().as_micros() as i64;
+        self.check_at(key, per_minute, now)
     }
+
+    /// As `check`, at `now` microseconds on the limiter's clock (tests drive time).
+    pub fn check_at(&self, key: &K, per_minute: i64, now: i64) -> Result<Quota, i64> {
+        if per_minute <= 0 {
+            return Err(60);
+        }
+        let period = (WINDOW_MICROS / per_minute).max(1);
+        let tolerance = WINDOW_MICROS - period;
+        let cell = self
+            .tat
+            .get_with_by_ref(key, || Arc::new(AtomicI64::new(i64::MIN)));
+        let mut current = cell.load(Ordering::Acquire);
+        loop {
+            let start = current.max(now);
+            if start - now > tolerance {
+                return Err(ceil_secs(start - now - tolerance).max(1));
+            }
+            let next = start + period;
+            match cell.compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => {
+                    let used = next - now;
+                    return Ok(Quota {
+                        limit: per_minute,
+                        remaining: ((WINDOW_MICROS - used) / period).max(0),
+                        reset_secs: ceil_secs(used),
+                    });
+                }
+                Err(seen) => current = seen,
+            }
+        }
+    }
+}
+
+fn ceil_secs(micros: i64) -> i64 {
+    (micros + 999_999) / 1_000_000
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const SEC: i64 = 1_000_000;
+
     #[test]
-    fn allows_up_to_the_limit_per_minute() {
+    fn a_full_burst_then_one_request_per_period() {
         let rl = RateLimiter::<i64>::default();
-        let t = 6_000_000; // start of a minute
-        for _ in 0..3 {
-            assert!(rl.check(&1, 3, t + 5).is_ok());
+        let t = 100 * SEC;
+        for i in 0..3 {
+            let q = rl.check_at(&1, 3, t).unwrap();
+            assert_eq!((q.limit, q.remaining), (3, 2 - i));
         }
-        assert_eq!(rl.check(&1, 3, t + 20), Err(40));
-        assert!(rl.check(&2, 3, t + 20).is_ok(), "keys are independent");
-        assert!(
-            rl.check(&1, 3, t + 60).is_ok(),
-            "a new minute, a new window"
-        );
+        assert_eq!(rl.check_at(&1, 3, t), Err(20), "next cell in 20 s");
+        assert!(rl.check_at(&2, 3, t).is_ok(), "keys are independent");
+        assert!(rl.check_at(&1, 3, t + 19 * SEC).is_err());
+        let q = rl.check_at(&1, 3, t + 20 * SEC).unwrap();
+        assert_eq!(q.remaining, 0);
+        assert_eq!(q.reset_secs, 60);
+    }
+
+    #[test]
+    fn no_double_burst_across_a_minute_boundary() {
+        // The fixed window let 2 × limit through around a boundary: 3 at :59 and 3 at :00.
+        let rl = RateLimiter::<i64>::default();
+        let boundary = 600 * SEC;
+        let mut passed = 0;
+        for ms in [-1_000, -500, -100, 0, 100, 500, 1_000] {
+            if rl.check_at(&7, 3, boundary + ms * 1_000).is_ok() {
+                passed += 1;
+            }
+        }
+        assert_eq!(passed, 3);
+    }
+
+    #[test]
+    fn a_long_idle_key_starts_with_a_full_burst() {
+        let rl = RateLimiter::<String>::default();
+        let key = "10.0.0.1".to_string();
+        for _ in 0..5 {
+            rl.check_at(&key, 5, SEC).unwrap();
+        }
+        assert!(rl.check_at(&key, 5, SEC).is_err());
+        let q = rl.check_at(&key, 5, 3600 * SEC).unwrap();
+        assert_eq!(q.remaining, 4);
+    }
+
+    #[test]
+    fn concurrent_requests_never_exceed_the_burst() {
+        let rl = Arc::new(RateLimiter::<i64>::default());
+        let now = 50 * SEC;
+        let passed: usize = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    let rl = rl.clone();
+                    s.spawn(move || {
+                        (0..100)
+                            .filter(|_| rl.check_at(&1, 120, now).is_ok())
+                            .count()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        assert_eq!(passed, 120);
+    }
+
+    #[test]
+    fn a_zero_limit_refuses() {
+        let rl = RateLimiter::<i64>::default();
+        assert_eq!(rl.check_at(&1, 0, SEC), Err(60));
     }
 }

@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::cache::{CachedToken, LoadTag};
+use super::rate::Quota;
 use super::usage::Use;
 use super::AuthRuntime;
 use crate::backend::crypto::hashes_equal;
@@ -23,6 +24,8 @@ use crate::errors::AppError;
 pub struct Verified {
     pub principal: Principal,
     pub token: Arc<CachedToken>,
+    /// The token's rate-limit state after this request (requests only, not introspection).
+    pub quota: Option<Quota>,
 }
 
 /// How a verification counts: a request made with the token (usage and rate limit), or a
@@ -46,6 +49,26 @@ impl AuthRuntime {
     }
 
     pub async fn verify(
+        &self,
+        presented: &str,
+        ip: Option<IpAddr>,
+        user_agent: Option<&str>,
+        purpose: Purpose,
+    ) -> Result<Verified, AppError> {
+        let result = self.check(presented, ip, user_agent, purpose).await;
+        metrics::counter!(
+            "keyward_verifications_total",
+            "outcome" => outcome(&result),
+            "purpose" => match purpose {
+                Purpose::Request => "request",
+                Purpose::Introspection => "introspection",
+            },
+        )
+        .increment(1);
+        result
+    }
+
+    async fn check(
         &self,
         presented: &str,
         ip: Option<IpAddr>,
@@ -100,6 +123,7 @@ impl AuthRuntime {
         if token.owner_disabled {
             return Err(AppError::TokenOwnerDisabled);
         }
+        let mut quota = None;
         if purpose == Purpose::Request {
             let allowed = match ip {
                 Some(ip) => allows(&token.allowed, ip),
@@ -108,11 +132,12 @@ impl AuthRuntime {
             if !allowed {
                 return Err(AppError::IpNotAllowed);
             }
-            if let Err(retry_after_secs) =
-                self.limits
-                    .check(&token.token_id, token.rate_limit_per_minute, now)
+            match self
+                .limits
+                .check(&token.token_id, token.rate_limit_per_minute)
             {
-                return Err(AppError::RateLimited { retry_after_secs });
+                Ok(q) => quota = Some(q),
+                Err(retry_after_secs) => return Err(AppError::RateLimited { retry_after_secs }),
             }
         }
         let label = format!("{} via token {}", token.owner_name, token.display_prefix);
@@ -135,6 +160,7 @@ impl AuthRuntime {
                 ip: ip.map(|i| i.to_string()),
             },
             token,
+            quota,
         })
     }
 
@@ -153,5 +179,19 @@ impl AuthRuntime {
         let token = Arc::new(token);
         self.cache.insert(public_id, token.clone(), tag);
         Ok(Some(token))
+    }
+}
+
+/// The metric label of a verification's result (a closed set: never the error's text).
+fn outcome(result: &Result<Verified, AppError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(AppError::InvalidToken) => "invalid",
+        Err(AppError::TokenExpired) => "expired",
+        Err(AppError::TokenRevoked) => "revoked",
+        Err(AppError::TokenOwnerDisabled) => "owner_disabled",
+        Err(AppError::IpNotAllowed) => "ip_not_allowed",
+        Err(AppError::RateLimited { .. }) => "rate_limited",
+        Err(_) => "error",
     }
 }

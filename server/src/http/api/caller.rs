@@ -1,7 +1,10 @@
 //! Who calls the API: the bearer token, verified (cache, allowlist, rate limit, usage), and
 //! the one error response shape.
 
-use axum::extract::FromRequestParts;
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::{FromRequestParts, Request};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use http::request::Parts;
@@ -9,6 +12,7 @@ use http::HeaderValue;
 
 use app::backend::auth::client_ip;
 use app::backend::state::AppState;
+use app::backend::verifier::rate::Quota;
 use app::backend::verifier::{Purpose, Verified};
 use app::errors::AppError;
 
@@ -39,6 +43,30 @@ impl IntoResponse for ApiError {
 /// A request authenticated by `Authorization: Bearer <token>`.
 pub struct ApiCaller(pub Verified);
 
+/// Where the extractor leaves the caller's rate-limit state for `rate_limit_headers`, which
+/// put it in the request and reads it back once the handler answered.
+#[derive(Clone, Default)]
+struct QuotaSlot(Arc<OnceLock<Quota>>);
+
+/// Successful API responses tell the caller its budget (`RateLimit-Limit`,
+/// `RateLimit-Remaining`, `RateLimit-Reset`: the IETF httpapi draft's header names).
+pub async fn rate_limit_headers(mut req: Request, next: Next) -> Response {
+    let slot = QuotaSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    let mut res = next.run(req).await;
+    if let Some(q) = slot.0.get().filter(|_| res.status().is_success()) {
+        let headers = res.headers_mut();
+        for (name, value) in [
+            ("ratelimit-limit", q.limit),
+            ("ratelimit-remaining", q.remaining),
+            ("ratelimit-reset", q.reset_secs),
+        ] {
+            headers.insert(name, HeaderValue::from(value));
+        }
+    }
+    res
+}
+
 pub fn bearer_token(parts: &Parts) -> Result<&str, AppError> {
     let value = parts
         .headers
@@ -66,6 +94,9 @@ impl FromRequestParts<AppState> for ApiCaller {
             .auth
             .verify(token, client_ip(parts), user_agent, Purpose::Request)
             .await?;
+        if let (Some(slot), Some(q)) = (parts.extensions.get::<QuotaSlot>(), verified.quota) {
+            let _ = slot.0.set(q);
+        }
         Ok(ApiCaller(verified))
     }
 }

@@ -4,7 +4,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 
 use app::backend::auth::ClientIp;
-use app::backend::service::{now, tokens};
+use app::backend::service::tokens;
 use app::backend::state::AppState;
 use app::errors::AppError;
 
@@ -36,11 +36,7 @@ pub async fn report(
 ) -> Result<(StatusCode, Json<LeakReceipt>), ApiError> {
     let ip = ip.map(|axum::Extension(ClientIp(ip))| ip);
     let key = ip.map(|i| i.to_string()).unwrap_or_default();
-    if let Err(retry_after_secs) = state
-        .auth
-        .leak_reports
-        .check(&key, REPORTS_PER_MINUTE, now())
-    {
+    if let Err(retry_after_secs) = state.auth.leak_reports.check(&key, REPORTS_PER_MINUTE) {
         return Err(AppError::RateLimited { retry_after_secs }.into());
     }
     let reported = parse(&headers, &body)?;

@@ -43,7 +43,8 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{*rest}", any(session_only))
         .route("/openapi.json", get(docs::openapi_json))
         .route("/docs", get(docs::docs_page))
-        .fallback(not_found);
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(caller::rate_limit_headers));
     Router::new().nest("/api/v1", api)
 }
 

@@ -27,9 +27,15 @@ pub async fn client_ip(State(state): State<AppState>, mut req: Request, next: Ne
     next.run(req).await
 }
 
+/// Whether `ip` (the socket peer) is one of the configured proxies.
+pub fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
+    let ip = normalize(ip);
+    trusted.iter().any(|n| n.contains(&ip))
+}
+
 pub fn resolve(peer: Option<IpAddr>, forwarded: Option<&str>, trusted: &[IpNet]) -> Option<IpAddr> {
     let peer = normalize(peer?);
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    let is_trusted = |ip: &IpAddr| is_trusted(*ip, trusted);
     if !is_trusted(&peer) {
         return Some(peer);
     }
