@@ -3,12 +3,23 @@
 //! most `permits` hashes run at once (one core fewer than the machine has, so token
 //! verification always keeps one); a few more callers may wait briefly; anyone beyond that is
 //! told to come back (503 with Retry-After) without their attempt counting as a failure.
+//!
+//! Hashes run on threads of their own (one per permit), started once and lowered in priority
+//! (`nice` 10): during a login storm the kernel still gives the runtime's threads, which serve
+//! token verification, about nine tenths of any core they compete for. (Tokio's blocking pool
+//! would not do: its threads are shared with SQLite's queries and cannot be niced back up.)
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{oneshot, Semaphore};
+
+/// The nice value of the hashing threads (0 is normal, 19 the lowest priority).
+pub const HASH_THREAD_NICE: i32 = 10;
+
+type Job = Box<dyn FnOnce() + Send>;
 
 /// The gate was full: retry shortly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -23,6 +34,7 @@ pub struct HashGate {
     waiting: Arc<AtomicUsize>,
     running: Arc<AtomicUsize>,
     peak: Arc<AtomicUsize>,
+    jobs: mpsc::Sender<Job>,
 }
 
 /// One unit of a counter, given back when dropped: a caller whose future is dropped (the
@@ -46,6 +58,19 @@ impl Drop for Counted {
 impl HashGate {
     pub fn new(permits: usize, max_waiting: usize, max_wait: Duration) -> Self {
         let permits = permits.max(1);
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..permits {
+            let queue = queue.clone();
+            // A thread that cannot start leaves the permits waiting on the others; with none at
+            // all every sign-in gets 503 (logged), never a hang.
+            if let Err(e) = std::thread::Builder::new()
+                .name(format!("keyward-hash-{i}"))
+                .spawn(move || hash_thread(&queue))
+            {
+                tracing::error!(error = %e, "could not start a password hashing thread");
+            }
+        }
         Self {
             permits,
             max_waiting,
@@ -54,6 +79,7 @@ impl HashGate {
             waiting: Arc::default(),
             running: Arc::default(),
             peak: Arc::default(),
+            jobs,
         }
     }
 
@@ -118,14 +144,51 @@ impl HashGate {
             }
         };
         let (running, peak) = (self.running.clone(), self.peak.clone());
-        tokio::task::spawn_blocking(move || {
+        let (done, result) = oneshot::channel();
+        let job: Job = Box::new(move || {
             let _permit = permit;
             let (_running, before) = Counted::enter(&running);
             peak.fetch_max(before + 1, Ordering::AcqRel);
-            work()
-        })
-        .await
-        .map_err(|_| Busy)
+            let _ = done.send(work());
+        });
+        self.jobs.send(job).map_err(|_| Busy)?;
+        result.await.map_err(|_| Busy)
+    }
+}
+
+/// A hashing thread: lowers its own priority, then runs jobs until the gate is dropped.
+fn hash_thread(queue: &Mutex<mpsc::Receiver<Job>>) {
+    lower_priority();
+    loop {
+        let next = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        let Ok(job) = next else { return };
+        // A panicking job (argon2 does not panic on any input) must not take the thread along.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+    }
+}
+
+/// On Linux the nice value is per thread: this lowers only the calling thread.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: plain system calls on the calling thread's own id; no memory is shared.
+        let rc = unsafe {
+            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+            libc::setpriority(libc::PRIO_PROCESS, tid, HASH_THREAD_NICE)
+        };
+        if rc != 0 {
+            tracing::warn!("could not lower the priority of a password hashing thread");
+        }
+    }
+}
+
+/// The calling thread's nice value (tests check the hashing threads').
+#[cfg(target_os = "linux")]
+pub fn current_thread_nice() -> i32 {
+    // SAFETY: as above.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::getpriority(libc::PRIO_PROCESS, tid)
     }
 }
 
@@ -133,6 +196,32 @@ impl HashGate {
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicBool;
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hashes_run_on_lower_priority_threads_of_their_own() {
+        let gate = HashGate::new(2, 4, Duration::from_secs(5));
+        let here = current_thread_nice();
+        let (nice, name) = gate
+            .run(|| {
+                let name = std::thread::current().name().map(str::to_owned);
+                (current_thread_nice(), name)
+            })
+            .await
+            .unwrap();
+        assert_eq!(nice, HASH_THREAD_NICE.max(here));
+        assert!(name.unwrap().starts_with("keyward-hash-"));
+        assert_eq!(
+            current_thread_nice(),
+            here,
+            "the runtime's threads keep theirs"
+        );
+        // A job that panics does not take its thread (and permit) along.
+        let _ = gate.run(|| panic!("boom")).await;
+        for _ in 0..4 {
+            assert_eq!(gate.run(|| 7).await, Ok(7));
+        }
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn at_most_the_permits_run_and_the_overflow_is_refused() {
