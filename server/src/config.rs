@@ -157,6 +157,10 @@ pub enum DevCommand {
         /// line, created (or truncated) with mode 0600. Never printed.
         #[arg(long, value_name = "FILE")]
         secrets_out: Option<PathBuf>,
+        /// Make every token usable: none revoked or expired, no address allow-list, no
+        /// disabled owner (for benchmarks of verification; the dates and names stay varied).
+        #[arg(long)]
+        all_live: bool,
     },
 }
 

@@ -134,6 +134,9 @@ pub struct SeedOptions {
     pub tokens: usize,
     pub owners: usize,
     pub seed: u64,
+    /// Every token usable (benchmarks of verification): no revoked or expired token, no
+    /// address allow-list, no disabled owner. The dates and names stay as varied.
+    pub all_live: bool,
 }
 
 #[derive(Debug, Default)]
@@ -226,7 +229,12 @@ fn pick_role(rng: &mut StdRng) -> &'static str {
 }
 
 /// The owners to create: nine in ten service accounts, the rest people.
-fn plan_owners(rng: &mut StdRng, owners: usize, now: i64) -> (Vec<NewAccount>, Vec<NewUser>) {
+fn plan_owners(
+    rng: &mut StdRng,
+    owners: usize,
+    now: i64,
+    all_live: bool,
+) -> (Vec<NewAccount>, Vec<NewUser>) {
     let owners_total = owners.max(1);
     let n_users = (owners_total / 10).max(if owners_total > 1 { 1 } else { 0 });
     let n_accounts = owners_total - n_users;
@@ -234,7 +242,7 @@ fn plan_owners(rng: &mut StdRng, owners: usize, now: i64) -> (Vec<NewAccount>, V
     let accounts = (0..n_accounts)
         .map(|i| {
             let role = pick_role(rng);
-            let disabled = rng.gen_ratio(1, 20);
+            let disabled = rng.gen_ratio(1, 20) && !all_live;
             let created = now - rng.gen_range(400..900) * DAY_SECS;
             NewAccount {
                 name: format!("svc_{}_{run}_{i:06}", WORDS[i % WORDS.len()]),
@@ -258,7 +266,7 @@ fn plan_owners(rng: &mut StdRng, owners: usize, now: i64) -> (Vec<NewAccount>, V
             NewUser {
                 email: format!("user{i:06}.{run}@example.com"),
                 role,
-                deactivated_at: rng.gen_ratio(1, 20).then_some(now - DAY_SECS),
+                deactivated_at: (rng.gen_ratio(1, 20) && !all_live).then_some(now - DAY_SECS),
                 created_at: now - 500 * DAY_SECS,
                 updated_at: now - 500 * DAY_SECS,
             }
@@ -278,7 +286,7 @@ pub async fn seed(
 ) -> Result<SeedReport, SeedError> {
     let mut rng = StdRng::seed_from_u64(opts.seed);
     let now = crate::domain::timefmt::now();
-    let (accounts, users) = plan_owners(&mut rng, opts.owners, now);
+    let (accounts, users) = plan_owners(&mut rng, opts.owners, now, opts.all_live);
     let mut report = SeedReport {
         service_accounts: accounts.len(),
         users: users.len(),
@@ -290,6 +298,7 @@ pub async fn seed(
         accounts,
         users,
         tokens: opts.tokens,
+        all_live: opts.all_live,
         key,
         secrets,
     };
@@ -348,6 +357,7 @@ struct Job {
     accounts: Vec<NewAccount>,
     users: Vec<NewUser>,
     tokens: usize,
+    all_live: bool,
     key: Arc<ServerKey>,
     secrets: Option<SecretsSink>,
 }
@@ -378,6 +388,7 @@ impl Job {
             ids: StdRng::from_rng(OsRng).map_err(|_| SeedError::Generator)?,
             owners,
             tokens: self.tokens,
+            all_live: self.all_live,
             now: self.now,
             key: self.key,
             secrets: self
@@ -781,6 +792,7 @@ struct Generator {
     ids: StdRng,
     owners: Vec<Owner>,
     tokens: usize,
+    all_live: bool,
     now: i64,
     key: Arc<ServerKey>,
     secrets: Option<std::io::BufWriter<SecretsSink>>,
@@ -844,11 +856,19 @@ impl Generator {
         };
         let now = self.now;
         let created = now - rng.gen_range(0..730 * DAY_SECS);
-        let expires = (!rng.gen_ratio(3, 20))
-            .then(|| created + [7, 30, 60, 90, 365][rng.gen_range(0..5)] * DAY_SECS);
+        let lifetime = [7, 30, 60, 90, 365][rng.gen_range(0..5)] * DAY_SECS;
+        let expires = (!rng.gen_ratio(3, 20)).then(|| {
+            if self.all_live {
+                // Still the same spread of lifetimes, all of them ahead.
+                now + lifetime
+            } else {
+                created + lifetime
+            }
+        });
         let revoked = rng
             .gen_ratio(3, 25)
-            .then(|| rng.gen_range(created..now.max(created + 1)));
+            .then(|| rng.gen_range(created..now.max(created + 1)))
+            .filter(|_| !self.all_live);
         let end = [Some(now), expires, revoked]
             .into_iter()
             .flatten()
@@ -882,7 +902,7 @@ impl Generator {
             revoked_at: revoked,
             revoked_by_label: revoked.map(|_| "dev seed"),
             revoke_reason: revoked.map(|_| ["manual", "bulk", "leaked"][rng.gen_range(0..3)]),
-            allowed_cidrs: if rng.gen_ratio(1, 10) {
+            allowed_cidrs: if rng.gen_ratio(1, 10) && !self.all_live {
                 "10.0.0.0/8"
             } else {
                 ""

@@ -21,10 +21,17 @@ pub const HASH_THREAD_NICE: i32 = 10;
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// The gate was full: retry shortly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("password hashing is at capacity")]
-pub struct Busy;
+pub enum HashError {
+    /// The gate was full: nothing ran, retry shortly.
+    #[error("password hashing is at capacity")]
+    Busy,
+    /// The work ran and did not finish (it panicked). Not `Busy`: a sign-in whose check
+    /// failed this way must still count as an attempt.
+    #[error("password hashing failed")]
+    Failed,
+}
+use HashError::Busy;
 
 pub struct HashGate {
     permits: usize,
@@ -118,12 +125,13 @@ impl HashGate {
         self.peak.load(Ordering::Acquire)
     }
 
-    /// Runs `work` (blocking) under a permit, or fails with `Busy`.
+    /// Runs `work` (blocking) under a permit, or fails with `Busy` (it never ran) or `Failed`
+    /// (it panicked).
     ///
     /// Cancellation-safe: the permit moves into the blocking task, so it is held until the
     /// hash has finished even if the caller's future is dropped while awaiting it (a blocking
     /// task cannot be stopped), and the counters are guards.
-    pub async fn run<T, F>(&self, work: F) -> Result<T, Busy>
+    pub async fn run<T, F>(&self, work: F) -> Result<T, HashError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
@@ -152,7 +160,7 @@ impl HashGate {
             let _ = done.send(work());
         });
         self.jobs.send(job).map_err(|_| Busy)?;
-        result.await.map_err(|_| Busy)
+        result.await.map_err(|_| HashError::Failed)
     }
 }
 
@@ -171,10 +179,13 @@ fn hash_thread(queue: &Mutex<mpsc::Receiver<Job>>) {
 fn lower_priority() {
     #[cfg(target_os = "linux")]
     {
+        // Relative to where the process already runs (setpriority takes an absolute value:
+        // under `nice -n 10` a plain 10 would not lower anything), capped at the lowest, 19.
+        let target = (current_thread_nice() + HASH_THREAD_NICE).min(19);
         // SAFETY: plain system calls on the calling thread's own id; no memory is shared.
         let rc = unsafe {
             let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-            libc::setpriority(libc::PRIO_PROCESS, tid, HASH_THREAD_NICE)
+            libc::setpriority(libc::PRIO_PROCESS, tid, target)
         };
         if rc != 0 {
             tracing::warn!("could not lower the priority of a password hashing thread");
@@ -209,15 +220,18 @@ mod tests {
             })
             .await
             .unwrap();
-        assert_eq!(nice, HASH_THREAD_NICE.max(here));
+        assert_eq!(nice, (here + HASH_THREAD_NICE).min(19));
         assert!(name.unwrap().starts_with("keyward-hash-"));
         assert_eq!(
             current_thread_nice(),
             here,
             "the runtime's threads keep theirs"
         );
-        // A job that panics does not take its thread (and permit) along.
-        let _ = gate.run(|| panic!("boom")).await;
+        // A job that panics does not take its thread (and permit) along, and is no "busy".
+        assert_eq!(
+            gate.run(|| panic!("boom")).await,
+            Err::<(), _>(HashError::Failed)
+        );
         for _ in 0..4 {
             assert_eq!(gate.run(|| 7).await, Ok(7));
         }

@@ -14,12 +14,23 @@ pub async fn run(config: &Config, cmd: DevCommand) -> Result<(), String> {
             accounts,
             seed: rng_seed,
             secrets_out,
+            all_live,
         } => {
             let secrets = match &secrets_out {
                 Some(path) => Some(create_private(path)?),
                 None => None,
             };
-            let result = seed_command(config, tokens, accounts, rng_seed, secrets).await;
+            let result = seed_command(
+                config,
+                &SeedOptions {
+                    tokens,
+                    owners: accounts,
+                    seed: rng_seed,
+                    all_live,
+                },
+                secrets,
+            )
+            .await;
             if let (Err(_), Some(path)) = (&result, &secrets_out) {
                 // Secrets of tokens that were rolled back: useless, and better not left around.
                 let _ = std::fs::remove_file(path);
@@ -34,11 +45,10 @@ pub async fn run(config: &Config, cmd: DevCommand) -> Result<(), String> {
 
 async fn seed_command(
     config: &Config,
-    tokens: usize,
-    accounts: usize,
-    rng_seed: u64,
+    opts: &SeedOptions,
     secrets: Option<std::fs::File>,
 ) -> Result<(), String> {
+    let (tokens, accounts) = (opts.tokens, opts.owners);
     let state = super::state(config).await?;
     let started = Instant::now();
     eprintln!(
@@ -54,11 +64,7 @@ async fn seed_command(
     let report = seed(
         &state.db,
         state.key.clone(),
-        &SeedOptions {
-            tokens,
-            owners: accounts,
-            seed: rng_seed,
-        },
+        opts,
         secrets.map(|f| Box::new(f) as SecretsSink),
         &mut progress,
     )

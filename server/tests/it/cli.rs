@@ -354,5 +354,40 @@ async fn dev_seed_writes_working_secrets(b: Backend) {
         }
     }
     assert!(accepted > 0, "no seeded token was accepted");
+    assert!(
+        accepted < secrets.len(),
+        "the default seed has every status"
+    );
+
+    // --all-live (the verification benchmark's data): every token gets in.
+    let live = db.data_dir.join("live-secrets.txt");
+    let (ok, _, stderr) = keyward(
+        &db,
+        &[
+            "dev",
+            "seed",
+            "--tokens",
+            "40",
+            "--accounts",
+            "4",
+            "--all-live",
+            "--secrets-out",
+            live.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(ok, "{stderr}");
+    let text = std::fs::read_to_string(&live).unwrap();
+    assert_eq!(text.lines().count(), 40);
+    for s in text.lines() {
+        let res = http
+            .get(app.url("/api/v1/whoami"))
+            .bearer_auth(s)
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = read(res).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
     app.stop().await;
 }

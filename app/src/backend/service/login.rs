@@ -6,6 +6,7 @@ use super::audit::{self, action, Target};
 use super::now;
 use crate::backend::auth::Principal;
 use crate::backend::crypto;
+use crate::backend::hashing::HashError;
 use crate::backend::repo::users::{NewUser, UserRow};
 use crate::backend::repo::{codes, login_failures, users};
 use crate::backend::state::AppState;
@@ -30,7 +31,10 @@ pub(crate) async fn hash_password(
         .hashing
         .run(move || crypto::hash_password_blocking(password))
         .await
-        .map_err(|_busy| AppError::Unavailable)?
+        .map_err(|e| match e {
+            HashError::Busy => AppError::Unavailable,
+            HashError::Failed => crate::backend::error_map::internal("password hash", &e),
+        })?
         .map_err(|e| crate::backend::error_map::internal("password hash", &e))
 }
 
@@ -98,7 +102,11 @@ async fn check_login(
         .await
     {
         Ok(ok) => ok,
-        Err(_busy) => {
+        // The check ran and broke: the reservation stays, an attempt is an attempt.
+        Err(e @ HashError::Failed) => {
+            return Err(crate::backend::error_map::internal("password check", &e));
+        }
+        Err(HashError::Busy) => {
             // Not an attempt: nothing was checked. Give the reservation back.
             let mut pooled = state.db.get_writer().await?;
             login_failures::delete(&mut pooled.conn(), reservation).await?;

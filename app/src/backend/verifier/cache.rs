@@ -50,7 +50,10 @@ pub struct LoadTag {
 }
 
 pub struct TokenCache {
-    entries: Cache<String, Arc<CachedToken>>,
+    /// Each entry carries the generation it was inserted under. `get` checks it, so the epoch
+    /// rule does not rest on moka's own timing of `invalidate_all` (which compares insertion
+    /// timestamps and could let an entry stamped in the same instant survive).
+    entries: Cache<String, (u64, Arc<CachedToken>)>,
     /// Held shared by `insert` across its tag check and the insert, and exclusively by `clear`:
     /// a clear therefore either precedes the check (which then fails) or follows the insert
     /// (and drops the entry). Poisoning is ignored: the guarded data is `()`.
@@ -97,7 +100,15 @@ impl TokenCache {
                 .increment(1);
             return None;
         }
-        let found = self.entries.get(public_id);
+        let generation = self.generation.load(Ordering::Acquire);
+        let found = match self.entries.get(public_id) {
+            Some((g, token)) if g == generation => Some(token),
+            Some(_) => {
+                self.entries.invalidate(public_id);
+                None
+            }
+            None => None,
+        };
         let result = if found.is_some() { "hit" } else { "miss" };
         metrics::counter!("keyward_token_cache_lookups_total", "result" => result).increment(1);
         found
@@ -117,7 +128,8 @@ impl TokenCache {
         {
             return false;
         }
-        self.entries.insert(public_id.to_string(), token);
+        self.entries
+            .insert(public_id.to_string(), (tag.generation, token));
         true
     }
 
@@ -154,6 +166,19 @@ impl TokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_entry_of_an_older_generation_is_never_returned() {
+        let cache = TokenCache::default();
+        cache.observe_epoch(1);
+        let before = cache.generation();
+        cache.clear();
+        // As if moka's lazy invalidate_all had let an entry stamped at the same instant
+        // survive: it is still not served.
+        cache.entries.insert("abc".to_string(), (before, token()));
+        assert!(cache.get("abc").is_none());
+        assert!(cache.entries.get("abc").is_none(), "and it is dropped");
+    }
 
     fn token() -> Arc<CachedToken> {
         Arc::new(CachedToken {

@@ -64,7 +64,8 @@ impl AuthRuntime {
             cache: TokenCache::default(),
             usage: UsageRecorder::default(),
             limits: RateLimiter::default(),
-            leak_reports: RateLimiter::default(),
+            // Keyed by address (an IPv6 /64): anonymous callers mint keys, so fewer of them.
+            leak_reports: RateLimiter::with_capacity(100_000),
             store,
             key,
             clock,

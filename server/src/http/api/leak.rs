@@ -35,7 +35,11 @@ pub async fn report(
     body: Bytes,
 ) -> Result<(StatusCode, Json<LeakReceipt>), ApiError> {
     let ip = ip.map(|axum::Extension(ClientIp(ip))| ip);
-    let key = ip.map(|i| i.to_string()).unwrap_or_default();
+    // Per address as the sign-in throttle counts them: a whole IPv6 /64 is one reporter, or
+    // rotating addresses inside it would give a fresh burst each time.
+    let key = ip
+        .map(|i| app::domain::throttle::address_key(&i.to_string()))
+        .unwrap_or_default();
     if let Err(retry_after_secs) = state.auth.leak_reports.check(&key, REPORTS_PER_MINUTE) {
         return Err(AppError::RateLimited { retry_after_secs }.into());
     }

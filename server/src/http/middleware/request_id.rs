@@ -34,8 +34,10 @@ pub async fn request_id(State(state): State<AppState>, mut req: Request, next: N
     req.headers_mut().insert(&X_REQUEST_ID, value.clone());
     req.extensions_mut().insert(RequestId(id.clone()));
     // No path in the span: an unmatched path is whatever the client typed (a pasted token,
-    // say); the access log names the matched route instead.
-    let span = tracing::info_span!("request", request_id = %id, method = %req.method());
+    // say); the access log names the matched route instead. At error level so that the span
+    // (and its id) exists whatever the log filter: an info span is off under KEYWARD_LOG=warn,
+    // and the warnings and errors are the lines that most need the id.
+    let span = tracing::error_span!("request", request_id = %id, method = %req.method());
     let mut res = next.run(req).instrument(span).await;
     res.headers_mut().insert(X_REQUEST_ID, value);
     res
