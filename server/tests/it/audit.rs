@@ -93,7 +93,7 @@ async fn records_carry_the_request_id(b: Backend) {
 }
 
 /// 2026-12-01T00:00:00Z.
-const DEC_1: i64 = 1_764_547_200;
+const DEC_1: i64 = 1_796_083_200;
 const DAY: i64 = 86_400;
 
 /// Records on `probe` at fixed times, from just before 1 December to just after 3 December;
@@ -292,7 +292,7 @@ async fn csv_export_honours_filters_and_permission(b: Backend) {
     exec_sql(
         &app.state,
         "INSERT INTO audit_events (at, actor_kind, actor_label, action, target_kind, target_label, details) \
-         VALUES (1764547200, 'anonymous', '\t=1+1', 'auth.login_failed', 'user', '\r=2', '{}')",
+         VALUES (1796083200, 'anonymous', '\t=1+1', 'auth.login_failed', 'user', '\r=2', '{}')",
     )
     .await;
     let res = export(&admin, "action=auth.login_failed").await;
@@ -322,7 +322,7 @@ async fn csv_export_honours_filters_and_permission(b: Backend) {
         &app.state,
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2345) \
          INSERT INTO audit_events (at, actor_kind, actor_label, action, target_kind, target_label, details) \
-         SELECT 1764547200 + i / 7, 'user', 'bulk@example.com', 'token.update', 'token', 'bulk-probe', '{}' FROM n",
+         SELECT 1796083200 + i / 7, 'user', 'bulk@example.com', 'token.update', 'token', 'bulk-probe', '{}' FROM n",
     )
     .await;
     let res = export(&admin, "target=bulk-probe").await;
