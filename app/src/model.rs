@@ -251,6 +251,9 @@ pub struct AuditEventView {
     pub target: String,
     pub ip: Option<String>,
     pub details: String,
+    /// The request that wrote it (`X-Request-Id`, on its log lines too); None for the
+    /// command line and background work.
+    pub request_id: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,7 @@
 //! Logging through `tracing`: human-readable or JSON, level from `KEYWARD_LOG`. Logs go to
 //! standard error so that commands can print results (such as a new token) alone on standard
-//! output.
+//! output. Every audit record is also an `info` event with target `audit` (for a SIEM; keep it
+//! with e.g. `KEYWARD_LOG=warn,audit=info`).
 
 use std::io::IsTerminal;
 
@@ -18,6 +19,12 @@ pub fn init(config: &Config) {
         .with_target(false);
     let _ = match config.log_format {
         LogFormat::Pretty => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        // JSON lines name their target: a collector picks the audit records (`"target":
+        // "audit"`) out of the stream by it.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_target(true)
+            .try_init(),
     };
 }

@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-pub use super::principal::{Principal, Subject, Via};
+pub use super::principal::{Principal, RequestInfo, Subject, Via};
 
 use super::db::session_store::AUTH_KEY;
 use super::repo;
@@ -68,6 +68,19 @@ pub fn request_ip() -> Option<String> {
     parts().and_then(|p| client_ip(&p)).map(|ip| ip.to_string())
 }
 
+/// The client address and request id of a request, for the audit records it writes.
+pub fn request_info_of(parts: &http::request::Parts) -> RequestInfo {
+    RequestInfo {
+        ip: client_ip(parts).map(|ip| ip.to_string()),
+        id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
+    }
+}
+
+/// The current request's address and id, inside a server function (empty outside one).
+pub fn request_info() -> RequestInfo {
+    parts().map(|p| request_info_of(&p)).unwrap_or_default()
+}
+
 pub fn session() -> Option<Session> {
     parts().and_then(|p| p.extensions.get::<Session>().cloned())
 }
@@ -90,6 +103,7 @@ pub async fn resolve(
     parts: &http::request::Parts,
 ) -> Result<Option<Principal>, AppError> {
     let ip = client_ip(parts);
+    let request = request_info_of(parts);
     if parts.headers.contains_key(http::header::AUTHORIZATION) {
         let Some(token) = bearer(parts) else {
             return Err(AppError::InvalidToken);
@@ -102,12 +116,12 @@ pub async fn resolve(
             .auth
             .authenticate(&token, ip, user_agent)
             .await
-            .map(Some);
+            .map(|p| Some(p.in_request(request)));
     }
     let Some(session) = parts.extensions.get::<Session>() else {
         return Ok(None);
     };
-    session_principal(state, session, ip).await
+    session_principal(state, session, request).await
 }
 
 /// Ends a session that is no longer good. The request goes on as signed out either way; a
@@ -119,11 +133,11 @@ async fn flush_dead(session: &Session) {
     }
 }
 
-/// The signed-in user behind a session, if the session is still good.
+/// The signed-in user behind a session, if the session is still good, acting in `request`.
 pub async fn session_principal(
     state: &AppState,
     session: &Session,
-    ip: Option<IpAddr>,
+    request: RequestInfo,
 ) -> Result<Option<Principal>, AppError> {
     let auth: Option<SessionAuth> = session
         .get(AUTH_KEY)
@@ -168,7 +182,7 @@ pub async fn session_principal(
         },
         role,
         via: Via::Session,
-        ip: ip.map(|i| i.to_string()),
+        request,
     }))
 }
 

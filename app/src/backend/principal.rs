@@ -21,13 +21,23 @@ pub enum Subject {
     Operator,
 }
 
+/// Which request something happens in, as the audit log records it: the client's address and
+/// the request's id (`X-Request-Id`, also on the request's log lines). Empty on the command
+/// line and in background work.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestInfo {
+    pub ip: Option<String>,
+    pub id: Option<String>,
+}
+
 /// An authenticated caller and the role it acts with right now.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub subject: Subject,
     pub role: Role,
     pub via: Via,
-    pub ip: Option<String>,
+    /// The request it acts in (every audit record it writes carries it).
+    pub request: RequestInfo,
     /// For the audit log: "ada@example.com", "ci_bot via token kwsa_AbCd1234", "local operator".
     pub label: String,
 }
@@ -38,9 +48,14 @@ impl Principal {
             subject: Subject::Operator,
             role: Role::Admin,
             via: Via::CommandLine,
-            ip: None,
+            request: RequestInfo::default(),
             label: "local operator".into(),
         }
+    }
+
+    /// The same principal, acting in `request` (the verifier knows the token, not the request).
+    pub fn in_request(self, request: RequestInfo) -> Self {
+        Principal { request, ..self }
     }
 
     pub fn user_id(&self) -> Option<i64> {

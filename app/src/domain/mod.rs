@@ -2,6 +2,7 @@
 //! database, so every rule is unit-tested where it lives and the forms can check input before
 //! it is sent (the server always checks again).
 
+pub mod audit_query;
 pub mod cidr;
 pub mod csv_cell;
 pub mod expiry;

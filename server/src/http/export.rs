@@ -66,10 +66,15 @@ pub fn record(t: &TokenView) -> [String; 16] {
         t.allowed_cidrs.replace('\n', " "),
         t.description.clone(),
     ]
-    .map(|cell| match csv_cell::neutralise(&cell) {
+    .map(safe_cell)
+}
+
+/// A cell as written: `csv_cell::neutralise`d, so that no cell opens as a spreadsheet formula.
+pub fn safe_cell(cell: String) -> String {
+    match csv_cell::neutralise(&cell) {
         std::borrow::Cow::Borrowed(_) => cell,
         std::borrow::Cow::Owned(safe) => safe,
-    })
+    }
 }
 
 fn to_csv(rows: &[TokenView], header: bool) -> Result<Bytes, AppError> {
@@ -128,11 +133,17 @@ pub async fn export_csv(State(state): State<AppState>, req: Request) -> Response
     });
     let body =
         futures::stream::once(async move { Ok::<_, std::io::Error>(first_bytes) }).chain(rest);
+    csv_download(Body::from_stream(body), "tokens")
+}
+
+/// A CSV download named `keyward-<what>-<date>.csv`: never cached (it holds what only its
+/// reader may see), saved rather than shown.
+pub fn csv_download(body: Body, what: &str) -> Response {
     let filename = format!(
-        "keyward-tokens-{}.csv",
+        "keyward-{what}-{}.csv",
         timefmt::date(app::backend::service::now())
     );
-    let mut res = Body::from_stream(body).into_response();
+    let mut res = body.into_response();
     let h = res.headers_mut();
     h.insert(
         CONTENT_TYPE,

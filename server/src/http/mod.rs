@@ -4,6 +4,7 @@
 //! server-function error statuses, no-JS forms.
 
 pub mod api;
+pub mod audit_export;
 pub mod export;
 pub mod health;
 pub mod middleware;
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/tokens/export.csv", get(export::export_csv))
+        .route("/audit/export.csv", get(audit_export::export_csv))
         .merge(api::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<

@@ -314,7 +314,7 @@ async fn fixture(app: &TestApp, n: usize) -> Fixture {
         },
         role: Role::Viewer,
         via: app::backend::auth::Via::Session,
-        ip: None,
+        request: Default::default(),
         label: victim.email.clone(),
     };
     let mine = tokens::create(

@@ -4,6 +4,7 @@
 mod harness;
 
 mod api;
+mod audit;
 mod authz;
 mod cli;
 mod foundation;

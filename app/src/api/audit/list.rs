@@ -4,28 +4,31 @@ use crate::errors::AppError;
 use crate::model::{AuditEventView, Page};
 
 /// The audit log, newest first, 50 per page; filters: actor and target (substring), action
-/// (exact).
+/// (exact), from and to (days, `YYYY-MM-DD`, UTC, inclusive; a malformed date is an `invalid`
+/// error naming its field).
 #[server(prefix = "/api/fn", endpoint = "audit/list", input = server_fn::codec::GetUrl)]
 pub async fn list_audit(
     actor: Option<String>,
     action: Option<String>,
     target: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
     page: Option<i64>,
 ) -> Result<Page<AuditEventView>, AppError> {
-    use crate::backend::repo::audit::AuditFilter;
     use crate::backend::{auth, service::audit};
+    use crate::domain::audit_query::AuditQuery;
     let me = auth::session_user().await?;
     let state = auth::state()?;
-    let clean = |s: Option<String>| {
-        s.map(|v| crate::domain::names::search_text(&v))
-            .filter(|v| !v.is_empty())
-    };
-    let filter = AuditFilter {
-        actor: clean(actor),
-        action: clean(action),
-        target: clean(target),
-    };
-    audit::list(&state, &me, filter, page.unwrap_or(1)).await
+    let page = page.unwrap_or(1).to_string();
+    let query = AuditQuery::from_pairs([
+        ("actor", actor.as_deref().unwrap_or("")),
+        ("action", action.as_deref().unwrap_or("")),
+        ("target", target.as_deref().unwrap_or("")),
+        ("from", from.as_deref().unwrap_or("")),
+        ("to", to.as_deref().unwrap_or("")),
+        ("page", page.as_str()),
+    ]);
+    audit::list(&state, &me, &query).await
 }
 
 /// The action names the filter offers.

@@ -13,8 +13,7 @@ pub async fn login(
 ) -> Result<(), AppError> {
     use crate::backend::{auth, service::login};
     let state = auth::state()?;
-    let ip = auth::request_ip().unwrap_or_else(|| "unknown".into());
-    let user = login::login(&state, &email, password, &ip).await?;
+    let user = login::login(&state, &email, password, &auth::request_info()).await?;
     let session = auth::session()
         .ok_or_else(|| crate::backend::error_map::internal("login", &"no session layer"))?;
     auth::sign_in(&session, user.id, user.session_epoch).await?;

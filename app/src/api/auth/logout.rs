@@ -8,11 +8,7 @@ pub async fn logout() -> Result<(), AppError> {
     use crate::backend::{auth, service::login};
     let state = auth::state()?;
     if let Some(session) = auth::session() {
-        if let Some(me) = auth::session_principal(&state, &session, None).await? {
-            let me = crate::backend::auth::Principal {
-                ip: auth::request_ip(),
-                ..me
-            };
+        if let Some(me) = auth::session_principal(&state, &session, auth::request_info()).await? {
             login::record_logout(&state, &me).await?;
         }
         session

@@ -12,10 +12,9 @@ pub async fn set_password(
 ) -> Result<(), AppError> {
     use crate::backend::{auth, service::login};
     let state = auth::state()?;
-    let ip = auth::request_ip();
+    let request = auth::request_info();
     let user =
-        login::set_password_with_link(&state, &code, password, password_confirm, ip.as_deref())
-            .await?;
+        login::set_password_with_link(&state, &code, password, password_confirm, &request).await?;
     if let Some(session) = auth::session() {
         let epoch = user.session_epoch;
         auth::sign_in(&session, user.id, epoch).await?;

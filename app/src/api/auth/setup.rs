@@ -14,7 +14,6 @@ pub async fn complete_setup(
 ) -> Result<(), AppError> {
     use crate::backend::{auth, service::login};
     let state = auth::state()?;
-    let ip = auth::request_ip();
     let user = login::complete_setup(
         &state,
         &code,
@@ -22,7 +21,7 @@ pub async fn complete_setup(
         display_name.as_deref().unwrap_or(""),
         password,
         password_confirm,
-        ip.as_deref(),
+        &auth::request_info(),
     )
     .await?;
     if let Some(session) = auth::session() {

@@ -7,6 +7,7 @@
 //! means writers queue in Rust instead of spinning on `SQLITE_BUSY`. Readers run in parallel
 //! under WAL.
 
+pub mod after_commit;
 pub mod migrate;
 pub mod schema;
 pub mod session_store;
@@ -315,24 +316,29 @@ impl Db {
         E: From<DbError> + From<diesel::result::Error> + Send,
         R: Send,
     {
-        match self {
-            Db::Sqlite { write, .. } => {
-                let mut obj = write.get().await.map_err(|e| E::from(pool_error(e)))?;
-                obj.immediate_transaction(async move |c| {
-                    let mut conn = Conn::Sqlite(c);
-                    f(&mut conn).await
-                })
-                .await
+        // Work queued with `after_commit::after_commit` (audit log lines) runs only once the
+        // transaction has committed.
+        after_commit::collect(async move {
+            match self {
+                Db::Sqlite { write, .. } => {
+                    let mut obj = write.get().await.map_err(|e| E::from(pool_error(e)))?;
+                    obj.immediate_transaction(async move |c| {
+                        let mut conn = Conn::Sqlite(c);
+                        f(&mut conn).await
+                    })
+                    .await
+                }
+                Db::Postgres(pool) => {
+                    let mut obj = pool.get().await.map_err(|e| E::from(pool_error(e)))?;
+                    obj.transaction(async move |c| {
+                        let mut conn = Conn::Pg(c);
+                        f(&mut conn).await
+                    })
+                    .await
+                }
             }
-            Db::Postgres(pool) => {
-                let mut obj = pool.get().await.map_err(|e| E::from(pool_error(e)))?;
-                obj.transaction(async move |c| {
-                    let mut conn = Conn::Pg(c);
-                    f(&mut conn).await
-                })
-                .await
-            }
-        }
+        })
+        .await
     }
 
     pub async fn ping(&self) -> Result<(), DbError> {

@@ -111,6 +111,7 @@ diesel::table! {
         target_label -> Text,
         ip -> Nullable<Text>,
         details -> Text,
+        request_id -> Nullable<Text>,
     }
 }
 

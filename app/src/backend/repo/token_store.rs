@@ -148,6 +148,8 @@ impl TokenStore for DbTokenStore {
                                 target_label: &m.target,
                                 ip: m.ip.as_deref(),
                                 details: &details,
+                                // Many requests in one record, written in the background.
+                                request_id: None,
                             },
                         )
                         .await?;

@@ -1,13 +1,15 @@
-//! The audit log: every change, who made it, from where. Records are written inside the
-//! transaction of the change they describe, so there is never a change without its record.
+//! The audit log: every change, who made it, from where, in which request. Records are
+//! written inside the transaction of the change they describe, so there is never a change
+//! without its record; each is also logged (target `audit`, see `repo::audit::insert`).
 
 use serde_json::Value;
 
 use super::now;
 use crate::backend::db::Conn;
-use crate::backend::principal::Principal;
-use crate::backend::repo::audit::{self as repo, AuditFilter, NewAuditEvent};
+use crate::backend::principal::{Principal, RequestInfo};
+use crate::backend::repo::audit::{self as repo, AuditFilter, AuditRow, NewAuditEvent};
 use crate::backend::state::AppState;
+use crate::domain::audit_query::AuditQuery;
 use crate::domain::policy;
 use crate::errors::AppError;
 use crate::model::{AuditEventView, Page};
@@ -40,8 +42,9 @@ pub async fn record(
             target_kind: target.kind,
             target_id: target.id,
             target_label: target.label,
-            ip: actor.ip.as_deref(),
+            ip: actor.request.ip.as_deref(),
             details: &details,
+            request_id: actor.request.id.as_deref(),
         },
     )
     .await?;
@@ -52,7 +55,7 @@ pub async fn record(
 pub async fn record_anonymous(
     conn: &mut Conn<'_>,
     label: &str,
-    ip: Option<&str>,
+    request: &RequestInfo,
     action: &str,
     target: Target<'_>,
     details: Value,
@@ -69,8 +72,9 @@ pub async fn record_anonymous(
             target_kind: target.kind,
             target_id: target.id,
             target_label: target.label,
-            ip,
+            ip: request.ip.as_deref(),
             details: &details,
+            request_id: request.id.as_deref(),
         },
     )
     .await?;
@@ -79,38 +83,94 @@ pub async fn record_anonymous(
 
 pub const PER_PAGE: i64 = 50;
 
-pub async fn list(
-    state: &AppState,
-    me: &Principal,
-    filter: AuditFilter,
-    page: i64,
-) -> Result<Page<AuditEventView>, AppError> {
+/// Who may read the log, checked by the page and the export alike.
+fn require_reader(me: &Principal) -> Result<(), AppError> {
     me.require(
         policy::can_view_audit_log(me.role),
         "Only Admins can read the audit log.",
-    )?;
-    let page = page.clamp(1, 1_000_000);
+    )
+}
+
+/// The view's filter. A date that is not one is refused with its field's message (the page
+/// checks the same rule first and shows it by the field).
+fn filter_for(q: &AuditQuery) -> Result<AuditFilter, AppError> {
+    let range = q
+        .time_range()
+        .map_err(|errors| AppError::from(errors.into_iter().next().expect("an error")))?;
+    let text = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    Ok(AuditFilter {
+        actor: text(&q.actor),
+        action: text(&q.action),
+        target: text(&q.target),
+        from: range.from,
+        before: range.before,
+    })
+}
+
+fn to_view(r: AuditRow) -> AuditEventView {
+    AuditEventView {
+        id: r.id,
+        at: r.at,
+        actor_kind: r.actor_kind,
+        actor: r.actor_label,
+        action: r.action,
+        target_kind: r.target_kind,
+        target_id: r.target_id,
+        target: r.target_label,
+        ip: r.ip,
+        details: r.details,
+        request_id: r.request_id,
+    }
+}
+
+pub async fn list(
+    state: &AppState,
+    me: &Principal,
+    q: &AuditQuery,
+) -> Result<Page<AuditEventView>, AppError> {
+    require_reader(me)?;
+    let filter = filter_for(q)?;
+    let page = q.page.clamp(1, 1_000_000);
     let mut pooled = state.db.get().await?;
     let (rows, total) =
         repo::list(&mut pooled.conn(), &filter, (page - 1) * PER_PAGE, PER_PAGE).await?;
     Ok(Page {
-        items: rows
-            .into_iter()
-            .map(|r| AuditEventView {
-                id: r.id,
-                at: r.at,
-                actor_kind: r.actor_kind,
-                actor: r.actor_label,
-                action: r.action,
-                target_kind: r.target_kind,
-                target_id: r.target_id,
-                target: r.target_label,
-                ip: r.ip,
-                details: r.details,
-            })
-            .collect(),
+        items: rows.into_iter().map(to_view).collect(),
         total,
         page,
         per_page: PER_PAGE,
     })
+}
+
+/// Where the next export batch starts: after the last record of the previous one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportCursor {
+    at: i64,
+    id: i64,
+}
+
+/// One batch of the CSV export (newest first, like the page), and the cursor of the next one
+/// (None after the last). Each batch is a request of its own to the service, so each checks
+/// the permission and the filter.
+pub async fn export_batch(
+    state: &AppState,
+    me: &Principal,
+    q: &AuditQuery,
+    after: Option<ExportCursor>,
+    limit: i64,
+) -> Result<(Vec<AuditEventView>, Option<ExportCursor>), AppError> {
+    require_reader(me)?;
+    let filter = filter_for(q)?;
+    let mut pooled = state.db.get().await?;
+    let rows = repo::batch_after(
+        &mut pooled.conn(),
+        &filter,
+        after.map(|c| (c.at, c.id)),
+        limit,
+    )
+    .await?;
+    let next = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|r| ExportCursor { at: r.at, id: r.id }))
+        .flatten();
+    Ok((rows.into_iter().map(to_view).collect(), next))
 }

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::audit::{self, action, Target};
 use super::now;
-use crate::backend::auth::Principal;
+use crate::backend::auth::{Principal, RequestInfo};
 use crate::backend::crypto;
 use crate::backend::hashing::HashError;
 use crate::backend::repo::users::{NewUser, UserRow};
@@ -40,14 +40,15 @@ pub(crate) async fn hash_password(
 
 /// Checks the password and the throttle. On success returns the user (the caller starts the
 /// session). Unknown e-mail and wrong password take the same path, the same time, and get the
-/// same message.
+/// same message. Attempts are counted per client address (`request.ip`; requests without
+/// one share the address "unknown").
 pub async fn login(
     state: &AppState,
     email: &str,
     password: Sensitive,
-    ip: &str,
+    request: &RequestInfo,
 ) -> Result<UserRow, AppError> {
-    let result = check_login(state, email, password, ip).await;
+    let result = check_login(state, email, password, request).await;
     let outcome = match &result {
         Ok(_) => "ok",
         Err(AppError::Throttled { .. }) => "throttled",
@@ -64,8 +65,9 @@ async fn check_login(
     state: &AppState,
     email: &str,
     password: Sensitive,
-    ip: &str,
+    request: &RequestInfo,
 ) -> Result<UserRow, AppError> {
+    let ip = request.ip.as_deref().unwrap_or("unknown");
     let email_key = email.trim().to_lowercase();
     if email_key.is_empty() {
         return Err(AppError::invalid("email", "Enter your e-mail address."));
@@ -122,7 +124,7 @@ async fn check_login(
                     "This account has been deactivated. Ask an Admin to reactivate it.",
                 ));
             }
-            let principal = principal_for(&user, Some(ip));
+            let principal = principal_for(&user, request);
             state
                 .db
                 .transaction(|conn| {
@@ -149,7 +151,7 @@ async fn check_login(
         _ => {
             // The reservation stays: it is this failure.
             let email_label = email_key;
-            let ip = ip.to_string();
+            let request = request.clone();
             state
                 .db
                 .transaction(|conn| {
@@ -157,7 +159,7 @@ async fn check_login(
                         audit::record_anonymous(
                             conn,
                             &email_label,
-                            Some(&ip),
+                            &request,
                             action::LOGIN_FAILED,
                             Target {
                                 kind: "user",
@@ -256,7 +258,7 @@ pub async fn unlock(state: &AppState, me: &Principal, email: &str) -> Result<usi
         .await
 }
 
-pub fn principal_for(user: &UserRow, ip: Option<&str>) -> Principal {
+pub fn principal_for(user: &UserRow, request: &RequestInfo) -> Principal {
     Principal {
         subject: crate::backend::auth::Subject::User {
             id: user.id,
@@ -264,7 +266,7 @@ pub fn principal_for(user: &UserRow, ip: Option<&str>) -> Principal {
         },
         role: Role::parse(&user.role).unwrap_or(Role::Viewer),
         via: crate::backend::auth::Via::Session,
-        ip: ip.map(str::to_string),
+        request: request.clone(),
         label: user.email.clone(),
     }
 }
@@ -340,7 +342,7 @@ pub async fn complete_setup(
     display_name: &str,
     password: Sensitive,
     password_confirm: Sensitive,
-    ip: Option<&str>,
+    request: &RequestInfo,
 ) -> Result<UserRow, AppError> {
     let email = normalize_email(email)?;
     let display_name = validate_display_name(display_name)?;
@@ -351,7 +353,7 @@ pub async fn complete_setup(
     let hash = hash_password(state, password).await?;
     let code_hash = state.key.keyed_hash(code.as_bytes());
     let now = now();
-    let ip = ip.map(str::to_string);
+    let request = request.clone();
     state
         .db
         .transaction(|conn| {
@@ -383,7 +385,7 @@ pub async fn complete_setup(
                 .await?;
                 // Setup signs the new admin in: that is their first sign-in.
                 users::touch_last_login(conn, user.id, now).await?;
-                let actor = principal_for(&user, ip.as_deref());
+                let actor = principal_for(&user, &request);
                 audit::record(
                     conn,
                     &actor,
@@ -434,7 +436,7 @@ pub async fn set_password_with_link(
     code: &str,
     password: Sensitive,
     password_confirm: Sensitive,
-    ip: Option<&str>,
+    request: &RequestInfo,
 ) -> Result<UserRow, AppError> {
     validate_new_password(password.expose(), password_confirm.expose())?;
     if password_link_user(state, code).await?.is_none() {
@@ -443,7 +445,7 @@ pub async fn set_password_with_link(
     let hash = hash_password(state, password).await?;
     let code_hash = state.key.keyed_hash(code.as_bytes());
     let now = now();
-    let ip = ip.map(str::to_string);
+    let request = request.clone();
     state
         .db
         .transaction(|conn| {
@@ -464,7 +466,7 @@ pub async fn set_password_with_link(
                 users::touch_last_login(conn, uid, now).await?;
                 crate::backend::repo::sessions::delete_for_user(conn, uid).await?;
                 let user = users::find(conn, uid).await?.ok_or_else(link_dead)?;
-                let actor = principal_for(&user, ip.as_deref());
+                let actor = principal_for(&user, &request);
                 audit::record(
                     conn,
                     &actor,

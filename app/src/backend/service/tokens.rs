@@ -6,7 +6,7 @@ use serde_json::json;
 use super::accounts::require_manage;
 use super::audit::{self, action, Target};
 use super::now;
-use crate::backend::auth::Principal;
+use crate::backend::auth::{Principal, RequestInfo};
 use crate::backend::db::Conn;
 use crate::backend::repo::tokens::{self as repo, NewToken, TokenRow, TokenWithOwner};
 use crate::backend::repo::{epoch, service_accounts, users};
@@ -702,12 +702,13 @@ pub async fn rotate(
 }
 
 /// Tokens reported as leaked (by anyone: the endpoint is public). Every reported string that
-/// is a real token is revoked for good and audited with the reporter's address; the caller
-/// learns nothing about which were real. Returns how many were revoked, for the log.
+/// is a real token is revoked for good and audited with the reporter's request (address and
+/// id); the caller learns nothing about which were real. Returns how many were revoked, for
+/// the log.
 pub async fn report_leaked(
     state: &AppState,
     reported: &[String],
-    reporter_ip: Option<&str>,
+    reporter: &RequestInfo,
 ) -> Result<usize, AppError> {
     let mut matched = Vec::new();
     let now = now();
@@ -738,7 +739,7 @@ pub async fn report_leaked(
     if matched.is_empty() {
         return Ok(0);
     }
-    let ip = reporter_ip.map(str::to_string);
+    let reporter = reporter.clone();
     state
         .auth_transaction(|conn| {
             Box::pin(async move {
@@ -749,7 +750,7 @@ pub async fn report_leaked(
                         audit::record_anonymous(
                             conn,
                             "leak report",
-                            ip.as_deref(),
+                            &reporter,
                             action::TOKEN_LEAK_REPORT,
                             Target {
                                 kind: "token",

@@ -14,7 +14,7 @@ use super::rate::Quota;
 use super::usage::Use;
 use super::AuthRuntime;
 use crate::backend::crypto::hashes_equal;
-use crate::backend::principal::{Principal, Via};
+use crate::backend::principal::{Principal, RequestInfo, Via};
 use crate::domain::cidr::allows;
 use crate::domain::token_format;
 use crate::errors::AppError;
@@ -157,7 +157,11 @@ impl AuthRuntime {
                 via: Via::Token {
                     token_id: token.token_id,
                 },
-                ip: ip.map(|i| i.to_string()),
+                // The request's id is added by whoever has the request (`auth::resolve`).
+                request: RequestInfo {
+                    ip: ip.map(|i| i.to_string()),
+                    id: None,
+                },
             },
             token,
             quota,

@@ -10,7 +10,7 @@ use axum::Json;
 use http::request::Parts;
 use http::HeaderValue;
 
-use app::backend::auth::client_ip;
+use app::backend::auth::{client_ip, request_info_of};
 use app::backend::state::AppState;
 use app::backend::verifier::rate::Quota;
 use app::backend::verifier::{Purpose, Verified};
@@ -90,10 +90,11 @@ impl FromRequestParts<AppState> for ApiCaller {
             .headers
             .get(http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok());
-        let verified = state
+        let mut verified = state
             .auth
             .verify(token, client_ip(parts), user_agent, Purpose::Request)
             .await?;
+        verified.principal.request = request_info_of(parts);
         if let (Some(slot), Some(q)) = (parts.extensions.get::<QuotaSlot>(), verified.quota) {
             let _ = slot.0.set(q);
         }

@@ -3,7 +3,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 
-use app::backend::auth::ClientIp;
+use app::backend::auth::{ClientIp, RequestId, RequestInfo};
 use app::backend::service::tokens;
 use app::backend::state::AppState;
 use app::errors::AppError;
@@ -31,6 +31,7 @@ pub const REPORTS_PER_MINUTE: i64 = 10;
 pub async fn report(
     State(state): State<AppState>,
     ip: Option<axum::Extension<ClientIp>>,
+    request_id: Option<axum::Extension<RequestId>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<LeakReceipt>), ApiError> {
@@ -44,8 +45,11 @@ pub async fn report(
         return Err(AppError::RateLimited { retry_after_secs }.into());
     }
     let reported = parse(&headers, &body)?;
-    let revoked =
-        tokens::report_leaked(&state, &reported, ip.map(|i| i.to_string()).as_deref()).await?;
+    let reporter = RequestInfo {
+        ip: ip.map(|i| i.to_string()),
+        id: request_id.map(|axum::Extension(RequestId(id))| id),
+    };
+    let revoked = tokens::report_leaked(&state, &reported, &reporter).await?;
     if revoked > 0 {
         tracing::warn!(revoked, "tokens reported as leaked were revoked");
     }

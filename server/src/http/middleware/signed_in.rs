@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use http::header::LOCATION;
 use http::{HeaderValue, Method, StatusCode};
 
-use app::backend::auth::{client_ip, session_principal};
+use app::backend::auth::{request_info_of, session_principal};
 use app::backend::state::AppState;
 use app::domain::redirect::safe_next;
 
@@ -25,7 +25,7 @@ pub async fn login_page_when_signed_in(
     };
     let (parts, body) = req.into_parts();
     let signed_in = matches!(
-        session_principal(&state, &session, client_ip(&parts)).await,
+        session_principal(&state, &session, request_info_of(&parts)).await,
         Ok(Some(_))
     );
     if !signed_in {
