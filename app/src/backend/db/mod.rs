@@ -7,6 +7,7 @@
 //! means writers queue in Rust instead of spinning on `SQLITE_BUSY`. Readers run in parallel
 //! under WAL.
 
+pub mod backup;
 pub mod migrate;
 pub mod schema;
 pub mod session_store;
