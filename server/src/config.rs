@@ -29,7 +29,8 @@ pub struct Config {
         long,
         env = "KEYWARD_DATA_DIR",
         default_value = "./data",
-        global = true
+        global = true,
+        hide_env_values = true
     )]
     pub data_dir: PathBuf,
 
@@ -40,7 +41,13 @@ pub struct Config {
 
     /// Read DATABASE_URL from this file (e.g. a container or systemd credential), so the
     /// password is in no environment or process list. Conflicts with DATABASE_URL.
-    #[arg(long, env = "DATABASE_URL_FILE", global = true, value_name = "FILE")]
+    #[arg(
+        long,
+        env = "DATABASE_URL_FILE",
+        global = true,
+        value_name = "FILE",
+        hide_env_values = true
+    )]
     pub database_url_file: Option<PathBuf>,
 
     /// Address to listen on.
@@ -48,13 +55,14 @@ pub struct Config {
         long,
         env = "KEYWARD_LISTEN",
         default_value = "127.0.0.1:3000",
-        global = true
+        global = true,
+        hide_env_values = true
     )]
     pub listen: SocketAddr,
 
     /// Public URL of Keyward (links, setup URL, cookie security). Default: http://<listen>.
     /// With an https URL, cookies are marked Secure.
-    #[arg(long, env = "KEYWARD_BASE_URL", global = true)]
+    #[arg(long, env = "KEYWARD_BASE_URL", global = true, hide_env_values = true)]
     pub base_url: Option<url::Url>,
 
     /// Sign a session out after this many minutes without a request.
@@ -62,7 +70,8 @@ pub struct Config {
         long,
         env = "KEYWARD_SESSION_IDLE_MINUTES",
         default_value_t = 120,
-        global = true
+        global = true,
+        hide_env_values = true
     )]
     pub session_idle_minutes: u32,
 
@@ -71,16 +80,23 @@ pub struct Config {
         long,
         env = "KEYWARD_SESSION_MAX_HOURS",
         default_value_t = 12,
-        global = true
+        global = true,
+        hide_env_values = true
     )]
     pub session_max_hours: u32,
 
     /// Log format.
-    #[arg(long, env = "KEYWARD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    #[arg(long, env = "KEYWARD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true, hide_env_values = true)]
     pub log_format: LogFormat,
 
     /// Log level or filter (tracing syntax, e.g. `info` or `keyward=debug,info`).
-    #[arg(long, env = "KEYWARD_LOG", default_value = "info", global = true)]
+    #[arg(
+        long,
+        env = "KEYWARD_LOG",
+        default_value = "info",
+        global = true,
+        hide_env_values = true
+    )]
     pub log_level: String,
 
     /// 64 hex characters keying every token hash. Default: generated into
@@ -99,7 +115,8 @@ pub struct Config {
         long,
         env = "KEYWARD_SECRET_KEY_FILE",
         global = true,
-        value_name = "FILE"
+        value_name = "FILE",
+        hide_env_values = true
     )]
     pub secret_key_file: Option<PathBuf>,
 
@@ -108,13 +125,19 @@ pub struct Config {
         long,
         env = "KEYWARD_TRUSTED_PROXIES",
         value_delimiter = ',',
-        global = true
+        global = true,
+        hide_env_values = true
     )]
     pub trusted_proxies: Vec<IpNet>,
 
     /// Serve Prometheus metrics at http://<this address>/metrics (e.g. 127.0.0.1:9464). Off
     /// when unset. Use an address only the scraper reaches: the endpoint has no sign-in.
-    #[arg(long, env = "KEYWARD_METRICS_LISTEN", global = true)]
+    #[arg(
+        long,
+        env = "KEYWARD_METRICS_LISTEN",
+        global = true,
+        hide_env_values = true
+    )]
     pub metrics_listen: Option<SocketAddr>,
 
     /// Maximum database connections of this process.
@@ -122,7 +145,8 @@ pub struct Config {
         long,
         env = "KEYWARD_DB_POOL_SIZE",
         default_value_t = 16,
-        global = true
+        global = true,
+        hide_env_values = true
     )]
     pub db_pool_size: usize,
 }
@@ -141,16 +165,20 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Write a consistent copy of the SQLite database to a new file (mode 0600), while the
-    /// server keeps serving. The copy holds every token hash: keep it as private as the key.
-    /// PostgreSQL: use pg_dump instead.
+    /// Copy the SQLite database to a new file (mode 0600) while the server runs.
+    ///
+    /// The copy is one consistent snapshot; the server keeps serving and writing meanwhile. It
+    /// holds every token hash and the key's fingerprint (not the key): keep it as private as
+    /// the key, and back the key up too, apart. PostgreSQL: use pg_dump instead.
     Backup {
         /// The file to create; an existing file is never overwritten.
         path: PathBuf,
     },
-    /// Replace the SQLite database with a `keyward backup` file, after checking that it was
-    /// made with the configured secret key, then apply pending migrations. Stop every
-    /// Keyward server on the database first (a running one makes it fail, unchanged).
+    /// Replace the SQLite database with a `keyward backup` file (stop the server first).
+    ///
+    /// Checks first, changing nothing on failure: a Keyward SQLite database, intact, made with
+    /// the configured secret key, and no server still using the database. Then replaces the
+    /// database file atomically and applies pending migrations. PostgreSQL: use pg_restore.
     Restore {
         /// The backup file to restore.
         path: PathBuf,
@@ -217,8 +245,10 @@ pub enum UserCommand {
         #[arg(long)]
         email: String,
     },
-    /// Print a one-time link (valid 24 hours) with which the person sets a new password; any
-    /// earlier link of theirs stops working. Audited. Pass it on privately: it signs them in.
+    /// Print a one-time link with which a person sets a new password.
+    ///
+    /// Valid 24 hours; any earlier link of theirs stops working. Audited. Only the link is
+    /// printed on standard output: pass it on privately.
     SetPasswordLink {
         /// The person's e-mail address.
         #[arg(long)]
@@ -301,8 +331,9 @@ pub enum TokenCommand {
         /// The token's id.
         id: i64,
     },
-    /// Give a service-account token a new secret (same id, name and expiry); prints the new
-    /// secret (and nothing else) on standard output, once.
+    /// Give a service-account token a new secret; prints it (and nothing else), once.
+    ///
+    /// Same id, name, expiry and history; the old secret stops working now, or after --grace.
     Rotate {
         /// The token's id (the first column of `token list`).
         id: i64,

@@ -752,6 +752,8 @@ fn help_explains_every_command_and_argument() {
         assert!(out.status.success(), "{args:?}");
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(!text.contains("[default: ]"), "{args:?}:\n{text}");
+        // clap shows an unset variable as `[env: NAME=]`, which reads as an empty default.
+        assert!(!text.contains("=]"), "{args:?}:\n{text}");
         if path.last().is_some_and(|p| p == "create") && text.contains("--role") {
             for role in ["viewer", "deployment", "power_user", "admin"] {
                 assert!(

@@ -302,7 +302,7 @@ async fn quiesce(target: &Path) -> Result<(), RestoreError> {
         .load(&mut conn)
         .await
         .map_err(|_| in_use())?;
-    if mode.iter().next().map(|m| m.journal_mode.as_str()) != Some("delete") {
+    if !matches!(mode.as_slice(), [m] if m.journal_mode == "delete") {
         return Err(in_use());
     }
     drop(conn);
