@@ -367,7 +367,16 @@ impl Staged {
         Ok(staged)
     }
 
+    /// Side files SQLite may have made while the copy was inspected (a backup taken with `cp`
+    /// is still in WAL mode): they belong to the staged name, not the target's.
+    fn remove_side_files(&self) {
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let _ = std::fs::remove_file(side_file(&self.path, suffix));
+        }
+    }
+
     fn install(mut self, target: &Path, dir: &Path) -> Result<(), RestoreError> {
+        self.remove_side_files();
         std::fs::rename(&self.path, target).map_err(|source| RestoreError::Io {
             what: "replace",
             path: target.display().to_string(),
@@ -386,6 +395,7 @@ impl Drop for Staged {
     fn drop(&mut self) {
         if !self.installed {
             let _ = std::fs::remove_file(&self.path);
+            self.remove_side_files();
         }
     }
 }
