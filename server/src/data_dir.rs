@@ -15,17 +15,26 @@ pub fn too_open(mode: u32) -> bool {
 /// when it is elsewhere and missing) and an empty database file (0600), before SQLite or the
 /// pool would create them with the process's umask.
 pub fn prepare(dir: &Path, sqlite: Option<&Path>) -> std::io::Result<()> {
+    prepare_dirs(dir, sqlite)?;
+    if let Some(db) = sqlite {
+        if !db.exists() {
+            create_private_file(db)?;
+        }
+    }
+    Ok(())
+}
+
+/// `prepare` without the database file: the directories only (0700, when missing).
+pub fn prepare_dirs(dir: &Path, sqlite: Option<&Path>) -> std::io::Result<()> {
     if !dir.exists() {
         create_private_dir(dir)?;
     }
-    if let Some(db) = sqlite {
-        if let Some(parent) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
-            if !parent.exists() {
-                create_private_dir(parent)?;
-            }
-        }
-        if !db.exists() {
-            create_private_file(db)?;
+    if let Some(parent) = sqlite
+        .and_then(Path::parent)
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        if !parent.exists() {
+            create_private_dir(parent)?;
         }
     }
     Ok(())

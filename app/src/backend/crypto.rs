@@ -48,25 +48,39 @@ impl ServerKey {
     /// Uses the key given in configuration if there is one; otherwise the key file in the data
     /// directory, created with fresh random bytes (mode 0600) on first start.
     pub fn load_or_create(configured: Option<&str>, data_dir: &Path) -> Result<Self, KeyError> {
-        if let Some(hex) = configured.filter(|s| !s.trim().is_empty()) {
-            return Self::from_hex(hex);
+        if let Some(key) = Self::load_existing(configured, data_dir)? {
+            return Ok(key);
         }
         let path = data_dir.join(KEY_FILE_NAME);
         let io = |source| KeyError::Io {
             path: path.display().to_string(),
             source,
         };
+        std::fs::create_dir_all(data_dir).map_err(io)?;
+        let mut bytes = [0u8; KEY_BYTES];
+        OsRng.fill_bytes(&mut bytes);
+        let hex = to_hex(&bytes);
+        write_private(&path, &hex).map_err(io)?;
+        Self::from_hex(&hex)
+    }
+
+    /// The configured key, or the data directory's key file; `None` when there is neither.
+    /// Restoring a backup uses this: a freshly generated key could only fail the check.
+    pub fn load_existing(
+        configured: Option<&str>,
+        data_dir: &Path,
+    ) -> Result<Option<Self>, KeyError> {
+        if let Some(hex) = configured.filter(|s| !s.trim().is_empty()) {
+            return Self::from_hex(hex).map(Some);
+        }
+        let path = data_dir.join(KEY_FILE_NAME);
         match std::fs::read_to_string(&path) {
-            Ok(text) => Self::from_hex(&text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(data_dir).map_err(io)?;
-                let mut bytes = [0u8; KEY_BYTES];
-                OsRng.fill_bytes(&mut bytes);
-                let hex = to_hex(&bytes);
-                write_private(&path, &hex).map_err(io)?;
-                Self::from_hex(&hex)
-            }
-            Err(e) => Err(io(e)),
+            Ok(text) => Self::from_hex(&text).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(KeyError::Io {
+                path: path.display().to_string(),
+                source,
+            }),
         }
     }
 

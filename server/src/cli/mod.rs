@@ -2,6 +2,7 @@
 //! on the configured database as the "local operator" (recorded so in the audit log). Results
 //! go to standard output, messages and logs to standard error; failures exit non-zero.
 
+mod backup;
 mod dev;
 mod service_account;
 mod token;
@@ -9,18 +10,13 @@ mod user;
 
 use std::process::ExitCode;
 
-use crate::config::{Cli, Command};
+use crate::config::{Cli, Command, Config};
 use crate::startup;
 
 pub async fn run(cli: Cli) -> ExitCode {
-    let config = cli.config;
-    let result = match cli.command {
-        None | Some(Command::Serve) => startup::serve(config).await.map_err(|e| e.to_string()),
-        Some(Command::Migrate) => migrate(&config).await,
-        Some(Command::User(cmd)) => user::run(&config, cmd).await,
-        Some(Command::ServiceAccount(cmd)) => service_account::run(&config, cmd).await,
-        Some(Command::Token(cmd)) => token::run(&config, cmd).await,
-        Some(Command::Dev(cmd)) => dev::run(&config, cmd).await,
+    let result = match cli.config.resolve_files() {
+        Ok(config) => dispatch(config, cli.command).await,
+        Err(e) => Err(e.to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -31,7 +27,20 @@ pub async fn run(cli: Cli) -> ExitCode {
     }
 }
 
-async fn migrate(config: &crate::config::Config) -> Result<(), String> {
+async fn dispatch(config: Config, command: Option<Command>) -> Result<(), String> {
+    match command {
+        None | Some(Command::Serve) => startup::serve(config).await.map_err(|e| e.to_string()),
+        Some(Command::Migrate) => migrate(&config).await,
+        Some(Command::Backup { path }) => backup::backup(&config, &path).await,
+        Some(Command::Restore { path }) => backup::restore(&config, &path).await,
+        Some(Command::User(cmd)) => user::run(&config, cmd).await,
+        Some(Command::ServiceAccount(cmd)) => service_account::run(&config, cmd).await,
+        Some(Command::Token(cmd)) => token::run(&config, cmd).await,
+        Some(Command::Dev(cmd)) => dev::run(&config, cmd).await,
+    }
+}
+
+async fn migrate(config: &Config) -> Result<(), String> {
     let url =
         app::backend::db::DatabaseUrl::parse(&config.database_url()).map_err(|e| e.to_string())?;
     if let app::backend::db::DatabaseUrl::Sqlite(path) = &url {
@@ -51,7 +60,7 @@ async fn migrate(config: &crate::config::Config) -> Result<(), String> {
 }
 
 /// The state commands work with: the same database and key as the server.
-async fn state(config: &crate::config::Config) -> Result<app::backend::state::AppState, String> {
+async fn state(config: &Config) -> Result<app::backend::state::AppState, String> {
     startup::build_state(config)
         .await
         .map_err(|e| e.to_string())
@@ -79,4 +88,11 @@ fn print_table(header: &[&str], rows: &[Vec<String>]) {
     for row in rows {
         println!("{}", line(row.clone()));
     }
+}
+
+/// A JSON array on standard output, for scripts (`--json`).
+fn print_json<T: serde::Serialize>(rows: &[T]) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(rows).map_err(|e| e.to_string())?;
+    println!("{text}");
+    Ok(())
 }

@@ -2,7 +2,7 @@ use std::io::{BufRead, IsTerminal};
 
 use app::backend::auth::Principal;
 use app::backend::service::{login, team};
-use app::domain::{Role, Sensitive};
+use app::domain::{timefmt, Role, Sensitive};
 
 use crate::config::{Config, UserCommand};
 
@@ -17,9 +17,7 @@ pub async fn run(config: &Config, cmd: UserCommand) -> Result<(), String> {
             let role = if admin {
                 Role::Admin
             } else {
-                Role::parse(&role).ok_or_else(|| {
-                    format!("unknown role `{role}`: use viewer, deployment, power_user or admin")
-                })?
+                role.unwrap_or(Role::Viewer)
             };
             let state = super::state(config).await?;
             let password = read_password()?;
@@ -27,7 +25,7 @@ pub async fn run(config: &Config, cmd: UserCommand) -> Result<(), String> {
                 &state,
                 &Principal::operator(),
                 &email,
-                &name,
+                name.as_deref().unwrap_or(""),
                 role,
                 password,
             )
@@ -47,6 +45,21 @@ pub async fn run(config: &Config, cmd: UserCommand) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             eprintln!("Cleared {cleared} failed sign-in(s) for {email}.");
+            Ok(())
+        }
+        UserCommand::SetPasswordLink { email } => {
+            let state = super::state(config).await?;
+            let link = team::reset_link_by_email(&state, &Principal::operator(), &email)
+                .await
+                .map_err(|e| e.to_string())?;
+            // The link alone on standard output, like a token's secret.
+            println!("{}", link.link.expose());
+            eprintln!(
+                "Set-password link for {}, valid until {}; earlier links no longer work. It \
+                 signs them in: pass it on privately.",
+                link.user.email,
+                timefmt::exact(link.expires_at)
+            );
             Ok(())
         }
     }

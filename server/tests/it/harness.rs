@@ -117,6 +117,8 @@ impl TestDb {
             log_format: LogFormat::Pretty,
             log_level: "warn".into(),
             secret_key: None,
+            secret_key_file: None,
+            database_url_file: None,
             trusted_proxies: Vec::new(),
             db_pool_size: 8,
             metrics_listen: None,
@@ -563,13 +565,30 @@ impl Drop for Proc {
 
 /// Runs a `keyward` command against the test database: (exit ok, stdout, stderr).
 pub fn keyward(db: &TestDb, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    keyward_env(db, args, stdin, &[])
+}
+
+/// `keyward` with more environment variables; an empty value removes a variable.
+pub fn keyward_env(
+    db: &TestDb,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> (bool, String, String) {
     use std::io::Write;
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"));
     cmd.args(args)
         .env("KEYWARD_DATA_DIR", &db.data_dir)
         .env("DATABASE_URL", &db.url)
-        .env("KEYWARD_LOG", "warn")
-        .stdin(std::process::Stdio::piped())
+        .env("KEYWARD_LOG", "warn");
+    for (k, v) in env {
+        if v.is_empty() {
+            cmd.env_remove(k);
+        } else {
+            cmd.env(k, v);
+        }
+    }
+    cmd.stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let mut child = cmd.spawn().unwrap();

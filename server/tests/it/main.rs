@@ -10,6 +10,7 @@ mod cli;
 mod foundation;
 mod fuzz;
 mod observe;
+mod ops;
 mod races;
 mod secrets;
 mod security;

@@ -8,6 +8,7 @@
 //! under WAL.
 
 pub mod after_commit;
+pub mod backup;
 pub mod migrate;
 pub mod schema;
 pub mod session_store;

@@ -216,6 +216,24 @@ pub async fn reset_link(
     })
 }
 
+/// `reset_link` for the person with this e-mail address (the command line knows people by
+/// address, not by id).
+pub async fn reset_link_by_email(
+    state: &AppState,
+    me: &Principal,
+    email: &str,
+) -> Result<InviteLink, AppError> {
+    require_admin(me)?;
+    let email = normalize_email(email)?;
+    let user = {
+        let mut pooled = state.db.get().await?;
+        users::find_live_by_email(&mut pooled.conn(), &email)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("The team member {email}")))?
+    };
+    reset_link(state, me, user.id).await
+}
+
 async fn live_user(conn: &mut Conn<'_>, id: i64) -> Result<UserRow, AppError> {
     users::find(conn, id)
         .await?
