@@ -254,6 +254,7 @@ mod tests {
             match t.await.unwrap() {
                 Ok(()) => ok += 1,
                 Err(Busy) => busy += 1,
+                Err(e) => panic!("{e}"),
             }
         }
         assert!((1..=2).contains(&gate.peak()), "{}", gate.peak());
