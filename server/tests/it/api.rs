@@ -527,18 +527,34 @@ async fn usage_is_written_behind_and_audited_per_minute(b: Backend) {
     let admin = app.user("admin@example.com", Role::Admin).await;
     let account = create_account(&admin, "ci_bot", "viewer").await;
     let (_, secret) = create_token(&admin, account, "deploy").await;
+    // A second account's token, so the flush writes a batch (PostgreSQL: one statement for
+    // all rows), and a revoked one, whose last use must stay as it was.
+    let other = create_account(&admin, "nightly", "viewer").await;
+    let (_, other_secret) = create_token(&admin, other, "backup").await;
+    let (revoked_id, revoked_secret) = create_token(&admin, other, "old").await;
+    let use_token = |secret: String, ua: &'static str| {
+        let http = app.client().http;
+        let url = app.url("/api/v1/whoami");
+        async move {
+            let res = http
+                .get(url)
+                .bearer_auth(&secret)
+                .header("User-Agent", ua)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+        }
+    };
     for _ in 0..3 {
-        let res = app
-            .client()
-            .http
-            .get(app.url("/api/v1/whoami"))
-            .bearer_auth(&secret)
-            .header("User-Agent", "deploy-script/1.0")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
+        use_token(secret.clone(), "deploy-script/1.0").await;
     }
+    use_token(other_secret.clone(), "backup-job/2.0").await;
+    use_token(revoked_secret.clone(), "old-job/0.1").await;
+    let (status, _) = admin
+        .post("tokens/revoke", &[("id", &revoked_id.to_string())])
+        .await;
+    assert_eq!(status, StatusCode::OK);
     let aid = account.to_string();
     let (_, before) = admin
         .get("service-accounts/tokens/list", &[("account_id", &aid)])
@@ -548,9 +564,23 @@ async fn usage_is_written_behind_and_audited_per_minute(b: Backend) {
         Value::Null,
         "nothing written per request"
     );
-    assert_eq!(app.state.auth.usage.pending(), 1);
+    assert_eq!(app.state.auth.usage.pending(), 3);
 
     app.state.flush_usage().await;
+    let (_, others) = admin
+        .get(
+            "service-accounts/tokens/list",
+            &[("account_id", &other.to_string())],
+        )
+        .await;
+    let others = others.as_array().unwrap();
+    let by_name = |name: &str| others.iter().find(|t| t["name"] == name).unwrap().clone();
+    assert_eq!(by_name("backup")["last_used_user_agent"], "backup-job/2.0");
+    assert_eq!(
+        by_name("old")["last_used_at"],
+        Value::Null,
+        "revoked: not written"
+    );
     let (_, after) = admin
         .get("service-accounts/tokens/list", &[("account_id", &aid)])
         .await;
@@ -565,14 +595,19 @@ async fn usage_is_written_behind_and_audited_per_minute(b: Backend) {
     let (_, audit) = admin
         .get("audit/list", &[("action", "token.api_use")])
         .await;
-    assert_eq!(audit["total"], 1, "one event per token per minute");
-    let details: Value =
-        serde_json::from_str(audit["items"][0]["details"].as_str().unwrap()).unwrap();
+    assert_eq!(audit["total"], 3, "one event per token per minute");
+    let items = audit["items"].as_array().unwrap();
+    let ci = items
+        .iter()
+        .find(|i| {
+            i["actor"]
+                .as_str()
+                .unwrap()
+                .starts_with("ci_bot via token kwsa_")
+        })
+        .expect("ci_bot's event");
+    let details: Value = serde_json::from_str(ci["details"].as_str().unwrap()).unwrap();
     assert_eq!(details["requests"], 3);
-    assert!(audit["items"][0]["actor"]
-        .as_str()
-        .unwrap()
-        .starts_with("ci_bot via token kwsa_"));
     app.stop().await;
 }
 

@@ -2,7 +2,7 @@
 //! its owner, and the usage batch.
 
 use async_trait::async_trait;
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use diesel_async::RunQueryDsl;
 use serde_json::json;
 
@@ -128,37 +128,82 @@ impl TokenStore for DbTokenStore {
                             setting_i64(conn, settings::MAX_TOKEN_LIFETIME_DAYS).await?,
                         )
                     };
-                    for (id, u) in &batch.last {
-                        write_last_use(conn, *id, u).await?;
-                    }
+                    write_last_uses(conn, &batch.last).await?;
                     let ids: Vec<i64> = batch.last.keys().copied().collect();
                     slide_expiry(conn, &ids, cap_days).await?;
-                    for ((id, minute), m) in &batch.minutes {
-                        let details = json!({ "requests": m.requests, "minute": crate::domain::timefmt::iso(*minute) }).to_string();
-                        audit::insert(
-                            conn,
-                            &NewAuditEvent {
-                                at: *minute,
-                                actor_kind: "token",
-                                actor_id: Some(*id),
-                                actor_label: &m.actor,
-                                action: action::TOKEN_API_USE,
-                                target_kind: "token",
-                                target_id: Some(*id),
-                                target_label: &m.target,
-                                ip: m.ip.as_deref(),
-                                details: &details,
-                                // Many requests in one record, written in the background.
-                                request_id: None,
-                            },
-                        )
-                        .await?;
-                    }
+                    let details: Vec<String> = batch
+                        .minutes
+                        .iter()
+                        .map(|((_, minute), m)| {
+                            json!({ "requests": m.requests, "minute": crate::domain::timefmt::iso(*minute) })
+                                .to_string()
+                        })
+                        .collect();
+                    let events: Vec<NewAuditEvent> = batch
+                        .minutes
+                        .iter()
+                        .zip(&details)
+                        .map(|(((id, minute), m), details)| NewAuditEvent {
+                            at: *minute,
+                            actor_kind: "token",
+                            actor_id: Some(*id),
+                            actor_label: &m.actor,
+                            action: action::TOKEN_API_USE,
+                            target_kind: "token",
+                            target_id: Some(*id),
+                            target_label: &m.target,
+                            ip: m.ip.as_deref(),
+                            details,
+                            // Many requests in one record, written in the background.
+                            request_id: None,
+                        })
+                        .collect();
+                    audit::insert_many(conn, &events).await?;
                     Ok::<_, AppError>(())
                 })
             })
             .await
     }
+}
+
+/// The batch's latest uses. On PostgreSQL in statements of 5,000 rows (`unnest`): a flush of a
+/// busy minute touches tens of thousands of tokens, and a round trip each made the flush take
+/// a core away from verification (BENCHMARKS.md, "a million tokens"). SQLite runs in-process,
+/// where a prepared statement per row costs no round trip.
+async fn write_last_uses(
+    conn: &mut Conn<'_>,
+    last: &std::collections::HashMap<i64, LastUse>,
+) -> Result<(), AppError> {
+    if let Conn::Pg(c) = conn {
+        let rows: Vec<(&i64, &LastUse)> = last.iter().collect();
+        for chunk in rows.chunks(5_000) {
+            diesel::sql_query(
+                "UPDATE tokens t SET last_used_at = u.at, last_used_ip = u.ip, \
+                 last_used_user_agent = u.ua \
+                 FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) AS u(id, at, ip, ua) \
+                 WHERE t.id = u.id AND t.revoked_at IS NULL \
+                 AND (t.last_used_at IS NULL OR t.last_used_at <= u.at)",
+            )
+            .bind::<Array<BigInt>, _>(chunk.iter().map(|(id, _)| **id).collect::<Vec<_>>())
+            .bind::<Array<BigInt>, _>(chunk.iter().map(|(_, u)| u.at).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Text>>, _>(
+                chunk.iter().map(|(_, u)| u.ip.as_deref()).collect::<Vec<_>>(),
+            )
+            .bind::<Array<Nullable<Text>>, _>(
+                chunk
+                    .iter()
+                    .map(|(_, u)| u.user_agent.as_deref())
+                    .collect::<Vec<_>>(),
+            )
+            .execute(*c)
+            .await?;
+        }
+        return Ok(());
+    }
+    for (id, u) in last {
+        write_last_use(conn, *id, u).await?;
+    }
+    Ok(())
 }
 
 /// Newer uses only.
