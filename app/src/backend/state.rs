@@ -85,7 +85,8 @@ impl AppState {
     }
 
     /// Starts the per-process background work: the auth-epoch watcher and the usage writer.
-    /// Abort the handles at shutdown, then call `flush_usage` once more.
+    /// Abort the handles at shutdown, then call `flush_usage` once more (a write in progress
+    /// finishes first: flushes run in tasks of their own, one at a time).
     pub fn spawn_background(&self) -> Vec<tokio::task::JoinHandle<()>> {
         vec![
             tokio::spawn(self.auth.clone().watch_epoch()),

@@ -56,6 +56,8 @@ pub struct AuthRuntime {
     clock: fn() -> i64,
     /// When usage was last written successfully (Unix seconds; start-up before the first).
     flushed_at: AtomicI64,
+    /// One flush at a time, held by the task that writes (see `flush_usage`).
+    flushing: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl AuthRuntime {
@@ -70,6 +72,7 @@ impl AuthRuntime {
             key,
             clock,
             flushed_at: AtomicI64::new(clock()),
+            flushing: Arc::default(),
         }
     }
 
@@ -95,9 +98,21 @@ impl AuthRuntime {
     }
 
     /// Writes what usage has been recorded.
-    pub async fn flush_usage(&self) -> Result<usize, AppError> {
+    ///
+    /// The write runs as a task of its own, holding the flush lock: when the caller is dropped
+    /// (the periodic writer is aborted at shutdown) the transaction still finishes rather than
+    /// leave a pooled connection idle in a transaction that holds row locks (the shutdown
+    /// flush then waited on those locks forever, and the taken batch was lost), and the
+    /// shutdown flush waits for it before writing what came after.
+    pub async fn flush_usage(self: &Arc<Self>) -> Result<usize, AppError> {
         let started = std::time::Instant::now();
-        let result = self.usage.flush(self.store.as_ref()).await;
+        let this = self.clone();
+        let result = tokio::spawn(async move {
+            let _one_at_a_time = this.flushing.clone().lock_owned().await;
+            this.usage.flush(this.store.as_ref()).await
+        })
+        .await
+        .unwrap_or_else(|e| Err(crate::backend::error_map::internal("usage flush", &e)));
         match &result {
             Ok(_) => {
                 self.flushed_at.store((self.clock)(), Ordering::Release);
