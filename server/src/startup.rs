@@ -216,8 +216,14 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     for task in background {
         task.abort();
     }
-    // Usage recorded since the last batch is written before the pool closes.
-    state.flush_usage().await;
+    // Usage recorded since the last batch is written before the pool closes, within a bound:
+    // a database that does not answer must not keep the process past its stop timeout.
+    if tokio::time::timeout(Duration::from_secs(20), state.flush_usage())
+        .await
+        .is_err()
+    {
+        tracing::warn!("token usage not written at shutdown: the database did not answer in 20 s");
+    }
     state.db.close();
     tracing::info!("Keyward stopped");
     Ok(())

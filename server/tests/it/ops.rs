@@ -174,6 +174,16 @@ async fn backup_under_load_restores_every_token(b: Backend) {
     let restored_db = fresh.data_dir.join("keyward.db");
     let key_file = db.data_dir.join("secret.key");
     let key_file = key_file.to_str().unwrap();
+    // A backup of a data directory holding no database (a typo in KEYWARD_DATA_DIR) refuses
+    // and creates nothing: no empty database, no key, no backup.
+    let typo_backup = fresh.data_dir.join("typo-backup.db");
+    let (ok, _, err) = keyward(&fresh, &["backup", typo_backup.to_str().unwrap()], None);
+    assert!(!ok && err.contains("there is no database"), "{err}");
+    assert!(!restored_db.exists() && !typo_backup.exists());
+    assert!(
+        !fresh.data_dir.join("secret.key").exists(),
+        "a key was made"
+    );
     let (ok, _, err) = keyward(&fresh, &["restore", backup_arg], None);
     assert!(!ok && err.contains("no secret key"), "{err}");
     let other_key = "ab".repeat(32);

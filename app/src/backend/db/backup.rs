@@ -175,6 +175,9 @@ pub async fn restore(
     }
     if target.exists() {
         quiesce(target).await?;
+    } else {
+        // The database was deleted but its log may not have been.
+        remove_side_files(target)?;
     }
     staged.install(target, &dir)?;
     Ok(migrate::run(url).await?)
@@ -306,6 +309,12 @@ async fn quiesce(target: &Path) -> Result<(), RestoreError> {
         return Err(in_use());
     }
     drop(conn);
+    remove_side_files(target)
+}
+
+/// A database's `-wal`, `-shm` and `-journal`: left beside the restored file, SQLite would
+/// replay an old log onto it at the next open.
+fn remove_side_files(target: &Path) -> Result<(), RestoreError> {
     for suffix in ["-wal", "-shm", "-journal"] {
         let side = side_file(target, suffix);
         match std::fs::remove_file(&side) {

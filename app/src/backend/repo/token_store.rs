@@ -175,7 +175,10 @@ async fn write_last_uses(
     last: &std::collections::HashMap<i64, LastUse>,
 ) -> Result<(), AppError> {
     if let Conn::Pg(c) = conn {
-        let rows: Vec<(&i64, &LastUse)> = last.iter().collect();
+        // In id order: two writers (another process's flush, a bulk revoke) that lock rows in
+        // the same order cannot deadlock.
+        let mut rows: Vec<(&i64, &LastUse)> = last.iter().collect();
+        rows.sort_unstable_by_key(|(id, _)| **id);
         for chunk in rows.chunks(5_000) {
             diesel::sql_query(
                 "UPDATE tokens t SET last_used_at = u.at, last_used_ip = u.ip, \
