@@ -42,7 +42,8 @@ pub struct NewAuditEvent<'a> {
 
 /// Writes one record, and (once its transaction commits) the same record as a `tracing`
 /// event with target `audit`. Every audit record passes through here, so the log a SIEM
-/// collects and the table always hold the same events.
+/// collects and the table hold the same events (except a log line lost when the caller is
+/// dropped during the commit itself: the table is the authority, README).
 pub async fn insert(conn: &mut Conn<'_>, event: &NewAuditEvent<'_>) -> QueryResult<usize> {
     let written = dispatch!(conn, |c| diesel::insert_into(audit_events::table)
         .values(event)
