@@ -84,7 +84,7 @@ impl AuditQuery {
     /// The query string of this view, empty values (and page 1) left out.
     pub fn to_query_string(&self) -> String {
         let page = self.page.to_string();
-        [
+        let pairs = [
             ("actor", self.actor.as_str()),
             ("action", self.action.as_str()),
             ("target", self.target.as_str()),
@@ -92,16 +92,9 @@ impl AuditQuery {
             ("to", self.to.as_str()),
             ("page", if self.page > 1 { page.as_str() } else { "" }),
         ]
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| {
-            format!(
-                "{k}={}",
-                form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("&")
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty());
+        super::token_query::url_encode_pairs(pairs)
     }
 
     /// The same view from its first page (the export, and links that change a filter).

@@ -250,16 +250,7 @@ impl TokenQuery {
         if self.page != 1 {
             parts.push(("page".into(), self.page.to_string()));
         }
-        parts
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{k}={}",
-                    form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("&")
+        url_encode_pairs(parts.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     }
 
     /// The same view without its position: for saved searches and "everything matching".
@@ -307,6 +298,20 @@ impl TokenQuery {
     pub fn offset(&self) -> i64 {
         (self.page - 1) * self.per_page
     }
+}
+
+/// A query string of `key=value` pairs, values form-encoded (keys are the views' own names).
+pub fn url_encode_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    pairs
+        .into_iter()
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// `application/x-www-form-urlencoded` pairs, decoded.

@@ -2,21 +2,19 @@
 //! filters (actor, action, target, from, to) as CSV, newest first, streamed in batches of 1000
 //! (constant memory however long the log). Same rule as the page: a signed-in Admin.
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 
-use app::backend::auth::{self, Principal};
 use app::backend::service::audit::{self, ExportCursor};
 use app::backend::state::AppState;
 use app::domain::audit_query::AuditQuery;
 use app::domain::timefmt;
-use app::errors::AppError;
 use app::model::AuditEventView;
 
 use super::api::caller::ApiError;
-use super::export::{csv_download, safe_cell};
+use super::export::{csv_download, safe_cell, session_caller, to_csv};
 
 const BATCH: i64 = 1000;
 pub const HEADER: [&str; 11] = [
@@ -52,28 +50,12 @@ pub fn record(e: &AuditEventView) -> [String; 11] {
     .map(safe_cell)
 }
 
-fn to_csv(rows: &[AuditEventView], header: bool) -> Result<Bytes, AppError> {
-    let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 200));
-    let fail = |e: &dyn std::fmt::Display| app::backend::error_map::internal("csv", e);
-    if header {
-        w.write_record(HEADER).map_err(|e| fail(&e))?;
-    }
-    for e in rows {
-        w.write_record(record(e)).map_err(|e| fail(&e))?;
-    }
-    w.into_inner().map(Bytes::from).map_err(|e| fail(&e))
-}
-
 pub async fn export_csv(State(state): State<AppState>, req: Request) -> Response {
     let (parts, _) = req.into_parts();
-    let me: Principal = match auth::resolve(&state, &parts).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return ApiError(AppError::Unauthenticated).into_response(),
-        Err(e) => return ApiError(e).into_response(),
+    let me = match session_caller(&state, &parts).await {
+        Ok(me) => me,
+        Err(res) => return res,
     };
-    if let Err(e) = me.require_session() {
-        return ApiError(e).into_response();
-    }
     let query = AuditQuery::from_query_string(parts.uri.query().unwrap_or("")).without_page();
     // The first batch is read before answering, so that a refusal (not an Admin, a bad date)
     // gets its proper status and message.
@@ -81,7 +63,7 @@ pub async fn export_csv(State(state): State<AppState>, req: Request) -> Response
         Ok(batch) => batch,
         Err(e) => return ApiError(e).into_response(),
     };
-    let first_bytes = match to_csv(&first, true) {
+    let first_bytes = match to_csv(&first, Some(&HEADER), record) {
         Ok(b) => b,
         Err(e) => return ApiError(e).into_response(),
     };
@@ -93,9 +75,10 @@ pub async fn export_csv(State(state): State<AppState>, req: Request) -> Response
             let after = after?;
             match audit::export_batch(&state, &me, &query, Some(after), BATCH).await {
                 Ok((rows, _)) if rows.is_empty() => None,
-                Ok((rows, next)) => {
-                    Some((to_csv(&rows, false).map_err(std::io::Error::other), next))
-                }
+                Ok((rows, next)) => Some((
+                    to_csv(&rows, None, record).map_err(std::io::Error::other),
+                    next,
+                )),
                 // Headers are gone by now: end the download with an error the client notices.
                 Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
             }

@@ -77,35 +77,56 @@ pub fn safe_cell(cell: String) -> String {
     }
 }
 
-fn to_csv(rows: &[TokenView], header: bool) -> Result<Bytes, AppError> {
-    let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 160));
+/// Rows as CSV, with the header line for the first batch of a download.
+pub fn to_csv<T, R>(
+    rows: &[T],
+    header: Option<&[&str]>,
+    record: impl Fn(&T) -> R,
+) -> Result<Bytes, AppError>
+where
+    R: IntoIterator,
+    R::Item: AsRef<[u8]>,
+{
+    let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 180));
     let fail = |e: &dyn std::fmt::Display| app::backend::error_map::internal("csv", e);
-    if header {
-        w.write_record(HEADER).map_err(|e| fail(&e))?;
+    if let Some(header) = header {
+        w.write_record(header).map_err(|e| fail(&e))?;
     }
-    for t in rows {
-        w.write_record(record(t)).map_err(|e| fail(&e))?;
+    for row in rows {
+        w.write_record(record(row)).map_err(|e| fail(&e))?;
     }
     w.into_inner().map(Bytes::from).map_err(|e| fail(&e))
 }
 
+/// The caller of a download: a signed-in session (a bearer token is refused), or the error
+/// response to send instead.
+pub async fn session_caller(
+    state: &AppState,
+    parts: &http::request::Parts,
+) -> Result<Principal, Response> {
+    let me = match auth::resolve(state, parts).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return Err(ApiError(AppError::Unauthenticated).into_response()),
+        Err(e) => return Err(ApiError(e).into_response()),
+    };
+    me.require_session()
+        .map_err(|e| ApiError(e).into_response())?;
+    Ok(me)
+}
+
 pub async fn export_csv(State(state): State<AppState>, req: Request) -> Response {
     let (parts, _) = req.into_parts();
-    let me: Principal = match auth::resolve(&state, &parts).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return ApiError(AppError::Unauthenticated).into_response(),
-        Err(e) => return ApiError(e).into_response(),
+    let me = match session_caller(&state, &parts).await {
+        Ok(me) => me,
+        Err(res) => return res,
     };
-    if let Err(e) = me.require_session() {
-        return ApiError(e).into_response();
-    }
     let query = TokenQuery::from_query_string(parts.uri.query().unwrap_or(""));
     // The first batch is read before answering, so that a refusal gets a proper status.
     let first = match token_table::export_batch(&state, &me, &query, 0, BATCH).await {
         Ok(rows) => rows,
         Err(e) => return ApiError(e).into_response(),
     };
-    let first_bytes = match to_csv(&first, true) {
+    let first_bytes = match to_csv(&first, Some(&HEADER), record) {
         Ok(b) => b,
         Err(e) => return ApiError(e).into_response(),
     };
@@ -124,7 +145,10 @@ pub async fn export_csv(State(state): State<AppState>, req: Request) -> Response
                     let next = (rows.len() as i64 == BATCH)
                         .then(|| rows.last().map(|t| t.id))
                         .flatten();
-                    Some((to_csv(&rows, false).map_err(std::io::Error::other), next))
+                    Some((
+                        to_csv(&rows, None, record).map_err(std::io::Error::other),
+                        next,
+                    ))
                 }
                 // Headers are gone by now: end the download with an error the client notices.
                 Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
