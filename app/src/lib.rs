@@ -28,6 +28,7 @@ use crate::pages::set_password::SetPasswordPage;
 use crate::pages::settings::SettingsPage;
 use crate::pages::setup::SetupPage;
 use crate::pages::team::TeamPage;
+use crate::pages::token_detail::TokenDetailPage;
 use crate::pages::token_table::TokenTablePage;
 
 /// The HTML document around the app. Pages rendered as the answer to a form posted without
@@ -99,6 +100,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/service-accounts") view=ServiceAccountsPage ssr=SsrMode::Async/>
                     <Route path=path!("/service-accounts/:id") view=ServiceAccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/tokens") view=TokenTablePage ssr=SsrMode::Async/>
+                    <Route path=path!("/tokens/:id") view=TokenDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("/my-tokens") view=MyTokensPage ssr=SsrMode::Async/>
                     <Route path=path!("/team") view=TeamPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>

@@ -310,3 +310,32 @@ pub struct SavedSearchView {
     pub owner: String,
     pub mine: bool,
 }
+
+/// One client address a token was used from (the latest few are kept).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientIpView {
+    pub ip: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub user_agent: Option<String>,
+}
+
+/// Everything the token page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenDetail {
+    pub token: TokenView,
+    /// Requests per UTC day over the chart's window, ending today.
+    pub usage: crate::domain::usage::DailySeries,
+    /// The latest distinct client addresses, last seen first.
+    pub client_ips: Vec<ClientIpView>,
+    /// The token's audit records, newest first; None for a caller who cannot read the audit log.
+    pub audit: Option<Vec<AuditEventView>>,
+}
+
+/// A personal token of the signed-in user that expires soon.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpiringToken {
+    pub id: i64,
+    pub name: String,
+    pub expires_at: i64,
+}

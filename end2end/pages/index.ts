@@ -5,3 +5,4 @@ export { ServiceAccountPage, ServiceAccountsPage } from './service-accounts';
 export { TeamPage } from './team';
 export { TokenList } from './tokens';
 export { TokenTable } from './token-table';
+export { TokenDetailPage } from './token-detail';

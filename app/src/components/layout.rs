@@ -4,9 +4,10 @@ use leptos_router::hooks::use_location;
 
 use super::pagination::encode;
 use crate::api::auth::{CompleteSetup, Login, Logout, SetPassword};
+use crate::api::tokens::list_my_expiring_tokens;
 use crate::domain::{policy, Role};
 use crate::errors::AppError;
-use crate::model::CurrentUser;
+use crate::model::{CurrentUser, ExpiringToken};
 
 pub type UserResource = Resource<Result<Option<CurrentUser>, AppError>>;
 
@@ -63,6 +64,16 @@ where
 pub fn AppLayout() -> impl IntoView {
     let user = user_resource();
     let location = use_location();
+    let actions = expect_context::<AuthActions>();
+    let expiring = Resource::new(
+        move || {
+            (
+                actions.login.version().get(),
+                actions.logout.version().get(),
+            )
+        },
+        |_| list_my_expiring_tokens(),
+    );
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <Transition fallback=|| view! { <header class="topbar"><div class="nav container"><span class="brand">"Keyward"</span></div></header> }>
@@ -87,8 +98,43 @@ pub fn AppLayout() -> impl IntoView {
             })}
         </Transition>
         <main id="main" class="container" tabindex="-1">
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match expiring.await {
+                        Ok(list) if !list.is_empty() => view! { <ExpiryNotice tokens=list/> }.into_any(),
+                        _ => ().into_any(),
+                    }
+                })}
+            </Transition>
             <Outlet/>
         </main>
+    }
+}
+
+/// The signed-in person's own tokens that expire within the warning period.
+#[component]
+fn ExpiryNotice(tokens: Vec<ExpiringToken>) -> impl IntoView {
+    let now = crate::domain::timefmt::now();
+    let heading = if tokens.len() == 1 {
+        "One of your tokens expires soon:".to_string()
+    } else {
+        format!("{} of your tokens expire soon:", tokens.len())
+    };
+    view! {
+        <div class="alert alert-warning expiry-notice" role="status">
+            <p><strong>{heading}</strong></p>
+            <ul>
+                {tokens.into_iter().map(|t| view! {
+                    <li>
+                        <a href=format!("/tokens/{}", t.id)>{t.name}</a>
+                        " — expires "
+                        <time datetime=crate::domain::timefmt::iso(t.expires_at) title=crate::domain::timefmt::exact(t.expires_at)>
+                            {crate::domain::timefmt::relative(t.expires_at, now)}
+                        </time>
+                    </li>
+                }).collect_view()}
+            </ul>
+        </div>
     }
 }
 

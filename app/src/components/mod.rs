@@ -9,3 +9,4 @@ pub mod pagination;
 pub mod reveal;
 pub mod time;
 pub mod tokens;
+pub mod usage_chart;

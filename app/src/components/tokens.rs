@@ -210,7 +210,7 @@ fn TokenRow(
             <td>
                 <div class="token-name">
                     <KindIcon kind=token.kind/>
-                    <strong>{token.name.clone()}</strong>
+                    <strong><a href=format!("/tokens/{id}")>{token.name.clone()}</a></strong>
                 </div>
                 {(!token.description.is_empty()).then(|| view! { <div class="muted small">{token.description.clone()}</div> })}
                 <div class="restrictions">

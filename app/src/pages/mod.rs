@@ -9,4 +9,5 @@ pub mod set_password;
 pub mod settings;
 pub mod setup;
 pub mod team;
+pub mod token_detail;
 pub mod token_table;

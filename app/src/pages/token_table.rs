@@ -420,7 +420,7 @@ fn Row(token: TokenView, actions: TableActions) -> impl IntoView {
                 })}
             </td>
             <td>
-                <div class="token-name"><KindIcon kind=token.kind/><strong>{token.name.clone()}</strong></div>
+                <div class="token-name"><KindIcon kind=token.kind/><strong><a href=format!("/tokens/{id}")>{token.name.clone()}</a></strong></div>
                 {(!token.description.is_empty()).then(|| view! { <div class="muted small">{token.description.clone()}</div> })}
             </td>
             <td><code class="prefix">{format!("{}…", token.display_prefix)}</code></td>

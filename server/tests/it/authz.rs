@@ -110,6 +110,25 @@ fn rows() -> Vec<Row> {
         ),
         r(
             true,
+            "me/tokens/expiring",
+            none,
+            [Unauth, Ok, Ok, Ok, Ok, Unauth, Ok],
+        ),
+        r(
+            true,
+            "tokens/get",
+            |f| vec![("id", f.token.clone())],
+            [Unauth, Ok, Ok, Ok, Ok, Unauth, Ok],
+        ),
+        // Another person's personal token: only Admins (and an Admin-role token) see it.
+        r(
+            true,
+            "tokens/get",
+            |f| vec![("id", f.my_token.clone())],
+            [Unauth, Hidden, Hidden, Hidden, Ok, Unauth, Ok],
+        ),
+        r(
+            true,
             "settings/get",
             none,
             [Unauth, Ok, Ok, Ok, Ok, Unauth, Ok],

@@ -1,6 +1,8 @@
 mod create_for_account;
 mod create_mine;
 mod delete;
+mod expiring;
+mod get;
 mod list_for_account;
 mod list_mine;
 mod restore;
@@ -11,6 +13,8 @@ mod update;
 pub use create_for_account::*;
 pub use create_mine::*;
 pub use delete::*;
+pub use expiring::*;
+pub use get::*;
 pub use list_for_account::*;
 pub use list_mine::*;
 pub use restore::*;

@@ -141,6 +141,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    token_usage_daily (token_id, day) {
+        token_id -> BigInt,
+        day -> BigInt,
+        count -> BigInt,
+    }
+}
+
+diesel::table! {
+    token_client_ips (token_id, ip) {
+        token_id -> BigInt,
+        ip -> Text,
+        first_seen -> BigInt,
+        last_seen -> BigInt,
+        user_agent -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(tokens -> service_accounts (service_account_id));
 diesel::joinable!(tokens -> users (user_id));
 diesel::joinable!(saved_searches -> users (owner_id));
@@ -156,4 +174,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     settings,
     saved_searches,
     auth_epoch,
+    token_usage_daily,
+    token_client_ips,
 );

@@ -12,6 +12,7 @@ pub mod settings;
 pub mod token_store;
 pub mod token_table;
 pub mod tokens;
+pub mod usage;
 pub mod users;
 
 diesel::define_sql_function! {

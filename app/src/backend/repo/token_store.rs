@@ -1,13 +1,16 @@
 //! The database behind the verifier (`verifier::TokenStore`): the auth epoch, one token with
 //! its owner, and the usage batch.
 
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use diesel_async::RunQueryDsl;
 use serde_json::json;
 
 use super::audit::{self, NewAuditEvent};
-use super::{epoch, settings, tokens};
+use super::{epoch, settings, tokens, usage};
 use crate::backend::audit_action as action;
 use crate::backend::db::{Conn, Db};
 use crate::backend::principal::Subject;
@@ -25,11 +28,17 @@ use crate::model::RevokeReason;
 #[derive(Clone)]
 pub struct DbTokenStore {
     db: Db,
+    /// The UTC day (midnight) this process last pruned old daily counts on: once a day is
+    /// enough, and the prune's delete then runs in one flush a day, not in every one.
+    pruned_day: Arc<AtomicI64>,
 }
 
 impl DbTokenStore {
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self {
+            db,
+            pruned_day: Arc::new(AtomicI64::new(i64::MIN)),
+        }
     }
 }
 
@@ -118,6 +127,8 @@ impl TokenStore for DbTokenStore {
 
     async fn write_usage(&self, batch: &UsageBatch) -> Result<(), AppError> {
         let batch = batch.clone();
+        let today = crate::domain::usage::day_of(crate::domain::timefmt::now());
+        let prune = AtomicI64::load(&self.pruned_day, Ordering::Acquire) < today;
         self.db
             .transaction(|conn| {
                 Box::pin(async move {
@@ -159,10 +170,20 @@ impl TokenStore for DbTokenStore {
                         })
                         .collect();
                     audit::insert_many(conn, &events).await?;
+                    usage::add_daily_counts(conn, &batch.days).await?;
+                    usage::note_client_ips(conn, &batch.ips).await?;
+                    if prune {
+                        usage::prune_daily(conn, crate::domain::usage::prune_before(today))
+                            .await?;
+                    }
                     Ok::<_, AppError>(())
                 })
             })
-            .await
+            .await?;
+        if prune {
+            self.pruned_day.store(today, Ordering::Release);
+        }
+        Ok(())
     }
 }
 

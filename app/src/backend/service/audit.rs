@@ -107,7 +107,7 @@ fn filter_for(q: &AuditQuery) -> Result<AuditFilter, AppError> {
     })
 }
 
-fn to_view(r: AuditRow) -> AuditEventView {
+pub(crate) fn to_view(r: AuditRow) -> AuditEventView {
     AuditEventView {
         id: r.id,
         at: r.at,

@@ -116,7 +116,7 @@ pub fn to_view((row, sa, user): TokenWithOwner, now: i64) -> TokenView {
 
 /// Read access: service-account tokens are visible to everyone signed in (like the accounts);
 /// personal tokens to their owner and to Admins.
-fn require_read(me: &Principal, t: &TokenWithOwner) -> Result<(), AppError> {
+pub(crate) fn require_read(me: &Principal, t: &TokenWithOwner) -> Result<(), AppError> {
     let (row, _, _) = t;
     if row.user_id.is_some()
         && row.user_id != me.user_id()
@@ -155,7 +155,7 @@ fn token_not_found() -> AppError {
     AppError::not_found("The token")
 }
 
-async fn load(conn: &mut Conn<'_>, id: i64) -> Result<TokenWithOwner, AppError> {
+pub(crate) async fn load(conn: &mut Conn<'_>, id: i64) -> Result<TokenWithOwner, AppError> {
     repo::find_with_owner(conn, id)
         .await?
         .ok_or_else(token_not_found)

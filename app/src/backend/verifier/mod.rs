@@ -41,7 +41,8 @@ pub trait TokenStore: Send + Sync {
     async fn epoch(&self) -> Result<i64, AppError>;
     /// One token and its owner, by public id.
     async fn load(&self, public_id: &str) -> Result<Option<CachedToken>, AppError>;
-    /// Writes a usage batch (last uses, sliding expiries, per-minute audit events) at once.
+    /// Writes a usage batch (last uses, sliding expiries, per-minute audit events, daily
+    /// counts and client addresses) at once.
     async fn write_usage(&self, batch: &UsageBatch) -> Result<(), AppError>;
 }
 

@@ -1,7 +1,9 @@
 //! Token usage, written behind: verification only touches memory; a background task hands
 //! the batch to the store every few seconds (and at shutdown). Per token it keeps the latest
-//! use (time, IP, user agent) and, for the audit log, a count of requests per minute: the log
-//! gets one `token.api_use` event per token per minute with the number of requests.
+//! use (time, IP, user agent), for the audit log a count of requests per minute (the log
+//! gets one `token.api_use` event per token per minute with the number of requests), for the
+//! usage history a count per UTC day, and the most recent distinct client addresses (at most
+//! `domain::usage::RECENT_IPS` per token, with first and last seen and the user agent).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -9,6 +11,7 @@ use std::sync::Mutex;
 use tokio::sync::Notify;
 
 use super::TokenStore;
+use crate::domain::usage::{day_of, RECENT_IPS};
 use crate::errors::AppError;
 
 /// Flush early when this many tokens have pending usage.
@@ -30,11 +33,46 @@ pub struct MinuteCount {
     pub ip: Option<String>,
 }
 
-/// What a flush writes: per token its latest use, and per (token, minute) a request count.
+/// One client address a token was used from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenIp {
+    pub ip: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub user_agent: Option<String>,
+}
+
+/// What a flush writes: per token its latest use, per (token, minute) and per (token, UTC
+/// day, as midnight's Unix time) a request count, and per token its latest client addresses.
 #[derive(Debug, Clone, Default)]
 pub struct UsageBatch {
     pub last: HashMap<i64, LastUse>,
     pub minutes: HashMap<(i64, i64), MinuteCount>,
+    pub days: HashMap<(i64, i64), i64>,
+    pub ips: HashMap<i64, Vec<SeenIp>>,
+}
+
+/// Adds a sighting to a token's addresses, keeping the `RECENT_IPS` seen last.
+fn note_ip(ips: &mut Vec<SeenIp>, seen: SeenIp) {
+    if let Some(known) = ips.iter_mut().find(|k| k.ip == seen.ip) {
+        known.first_seen = known.first_seen.min(seen.first_seen);
+        if seen.last_seen >= known.last_seen {
+            known.last_seen = seen.last_seen;
+            known.user_agent = seen.user_agent;
+        }
+        return;
+    }
+    ips.push(seen);
+    if ips.len() > RECENT_IPS {
+        if let Some(oldest) = ips
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, k)| k.last_seen)
+            .map(|(i, _)| i)
+        {
+            ips.swap_remove(oldest);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -61,6 +99,18 @@ impl UsageRecorder {
         let user_agent = u
             .user_agent
             .map(|ua| ua.chars().take(UA_MAX).collect::<String>());
+        if let Some(ip) = &u.ip {
+            note_ip(
+                batch.ips.entry(u.token_id).or_default(),
+                SeenIp {
+                    ip: ip.clone(),
+                    first_seen: u.at,
+                    last_seen: u.at,
+                    user_agent: user_agent.clone(),
+                },
+            );
+        }
+        *batch.days.entry((u.token_id, day_of(u.at))).or_insert(0) += 1;
         batch.last.insert(
             u.token_id,
             LastUse {
@@ -119,9 +169,55 @@ impl UsageRecorder {
                         .and_modify(|c| c.requests += m.requests)
                         .or_insert(m);
                 }
+                for (k, n) in batch.days {
+                    *current.days.entry(k).or_insert(0) += n;
+                }
+                for (id, seen) in batch.ips {
+                    let known = current.ips.entry(id).or_default();
+                    for s in seen {
+                        note_ip(known, s);
+                    }
+                }
             }
             return Err(e);
         }
         Ok(written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(r: &UsageRecorder, at: i64, ip: &str, ua: &str) {
+        r.record(Use {
+            token_id: 7,
+            at,
+            ip: Some(ip.to_string()),
+            user_agent: Some(ua),
+            actor: "bot via token kwsa_x",
+            display_prefix: "kwsa_x",
+        });
+    }
+
+    #[test]
+    fn counts_per_day_and_keeps_the_latest_addresses() {
+        let r = UsageRecorder::default();
+        let day = 86_400 * 20_000;
+        for i in 0..6 {
+            record(&r, day + i, &format!("10.0.0.{i}"), &format!("ua-{i}"));
+        }
+        record(&r, day + 86_400 + 5, "10.0.0.5", "ua-new");
+        let batch = r.batch.lock().unwrap().clone();
+        assert_eq!(batch.days.get(&(7, day)), Some(&6));
+        assert_eq!(batch.days.get(&(7, day + 86_400)), Some(&1));
+        let ips = &batch.ips[&7];
+        assert_eq!(ips.len(), RECENT_IPS);
+        assert!(!ips.iter().any(|k| k.ip == "10.0.0.0"), "the oldest went");
+        let five = ips.iter().find(|k| k.ip == "10.0.0.5").unwrap();
+        assert_eq!(
+            (five.first_seen, five.last_seen, five.user_agent.as_deref()),
+            (day + 5, day + 86_405, Some("ua-new"))
+        );
     }
 }

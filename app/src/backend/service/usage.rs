@@ -1,0 +1,81 @@
+//! The token page (usage history, client addresses, audit trail) and the expiry notice.
+
+use super::audit::action;
+use super::now;
+use super::tokens::{load, require_read, to_view};
+use crate::backend::auth::Principal;
+use crate::backend::repo::usage as repo;
+use crate::backend::state::AppState;
+use crate::domain::limits::{DAY_SECS, EXPIRY_WARNING_DAYS};
+use crate::domain::policy;
+use crate::domain::usage::{chart_start, DailySeries};
+use crate::errors::AppError;
+use crate::model::{ClientIpView, ExpiringToken, TokenDetail};
+
+/// How many audit records the token page shows.
+const AUDIT_TRAIL_LEN: i64 = 50;
+
+/// One token with its usage: for whoever may see the token in a list (service-account tokens:
+/// everyone signed in; personal tokens: their owner and Admins). The audit trail only for
+/// those who may read the audit log, with a session.
+pub async fn detail(state: &AppState, me: &Principal, id: i64) -> Result<TokenDetail, AppError> {
+    let mut pooled = state.db.get().await?;
+    let mut conn = pooled.conn();
+    let token = load(&mut conn, id).await?;
+    require_read(me, &token)?;
+    let now = now();
+    let rows = repo::daily_counts(&mut conn, id, chart_start(now)).await?;
+    let client_ips = repo::client_ips(&mut conn, id)
+        .await?
+        .into_iter()
+        .map(|s| ClientIpView {
+            ip: s.ip,
+            first_seen: s.first_seen,
+            last_seen: s.last_seen,
+            user_agent: s.user_agent,
+        })
+        .collect();
+    let audit = if me.require_session().is_ok() && policy::can_view_audit_log(me.role) {
+        Some(
+            repo::audit_trail(&mut conn, id, action::TOKEN_API_USE, AUDIT_TRAIL_LEN)
+                .await?
+                .into_iter()
+                .map(super::audit::to_view)
+                .collect(),
+        )
+    } else {
+        None
+    };
+    Ok(TokenDetail {
+        token: to_view(token, now),
+        usage: DailySeries::build(&rows, now),
+        client_ips,
+        audit,
+    })
+}
+
+/// The caller's own live personal tokens that expire within the warning period.
+pub async fn expiring_soon(
+    state: &AppState,
+    me: &Principal,
+) -> Result<Vec<ExpiringToken>, AppError> {
+    let Some(user_id) = me.user_id() else {
+        return Ok(Vec::new());
+    };
+    let now = now();
+    let mut pooled = state.db.get().await?;
+    Ok(repo::expiring_for_user(
+        &mut pooled.conn(),
+        user_id,
+        now,
+        now + EXPIRY_WARNING_DAYS * DAY_SECS,
+    )
+    .await?
+    .into_iter()
+    .map(|(id, name, expires_at)| ExpiringToken {
+        id,
+        name,
+        expires_at,
+    })
+    .collect())
+}
