@@ -17,6 +17,7 @@ pub mod timefmt;
 pub mod token_format;
 pub mod token_query;
 pub mod token_status;
+pub mod webhook;
 
 pub use role::Role;
 pub use sensitive::Sensitive;
