@@ -10,3 +10,4 @@ pub mod settings;
 pub mod setup;
 pub mod team;
 pub mod token_table;
+pub mod webhooks;

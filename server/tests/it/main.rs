@@ -17,3 +17,4 @@ mod security;
 mod token_table;
 mod token_table_scale;
 mod tokens;
+mod webhooks;

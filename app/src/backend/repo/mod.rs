@@ -13,6 +13,7 @@ pub mod token_store;
 pub mod token_table;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 diesel::define_sql_function! {
     /// SQL `LOWER()`, the same on both backends (ASCII case folding on SQLite).

@@ -8,6 +8,7 @@ pub mod settings;
 pub mod team;
 pub mod token_table;
 pub mod tokens;
+pub mod webhooks;
 
 pub fn now() -> i64 {
     crate::domain::timefmt::now()
