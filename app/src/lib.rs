@@ -30,6 +30,7 @@ use crate::pages::setup::SetupPage;
 use crate::pages::team::TeamPage;
 use crate::pages::token_detail::TokenDetailPage;
 use crate::pages::token_table::TokenTablePage;
+use crate::pages::webhooks::WebhooksPage;
 
 /// The HTML document around the app. Pages rendered as the answer to a form posted without
 /// JavaScript carry no hydration scripts: they are plain HTML, shown once.
@@ -105,6 +106,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/team") view=TeamPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/webhooks") view=WebhooksPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -338,4 +338,40 @@ pub struct ExpiringToken {
     pub id: i64,
     pub name: String,
     pub expires_at: i64,
+/// A webhook endpoint as the Settings → Webhooks page and `keyward webhook list` show it
+/// (never its secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEndpointView {
+    pub id: i64,
+    pub url: String,
+    pub description: String,
+    pub events: Vec<String>,
+    /// `whsec_` and the secret's first characters, to tell secrets apart.
+    pub secret_hint: String,
+    pub enabled: bool,
+    pub created_at: i64,
+    pub created_by: String,
+    /// Since when every attempt failed.
+    pub failing_since: Option<i64>,
+}
+
+/// A new endpoint with its signing secret (shown once).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WebhookCreated {
+    pub endpoint: WebhookEndpointView,
+    pub secret: crate::domain::Sensitive,
+}
+
+/// One delivery attempt (the status code, or the class of failure; never the response body).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookDeliveryView {
+    pub id: i64,
+    pub outbox_id: i64,
+    pub at: i64,
+    pub event_type: String,
+    pub attempt: i32,
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+    pub latency_ms: i64,
+    pub next_retry_at: Option<i64>,
 }

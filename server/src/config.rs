@@ -149,6 +149,21 @@ pub struct Config {
         hide_env_values = true
     )]
     pub db_pool_size: usize,
+
+    /// Let webhooks go to private, loopback and link-local addresses, and over plain http
+    /// (labs and tests). Off by default: such targets are refused (SSRF).
+    #[arg(
+        long,
+        env = "KEYWARD_WEBHOOK_ALLOW_PRIVATE",
+        global = true,
+        hide_env_values = true,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new(),
+        default_value = "false",
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub webhook_allow_private: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -192,9 +207,35 @@ pub enum Command {
     /// Manage tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage webhook endpoints.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Development helpers (never on production data).
     #[command(subcommand)]
     Dev(DevCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Add an endpoint; prints its signing secret (alone, on standard output: shown once).
+    Create {
+        /// Where to send events (https://…).
+        #[arg(long)]
+        url: String,
+        /// Comma-separated event types (token.created, token.rotated, token.revoked,
+        /// token.leak_reported, service_account.disabled, service_account.deleted), or `all`.
+        #[arg(long)]
+        events: String,
+        /// What it is for (default: none).
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List endpoints.
+    List {
+        /// One JSON array instead of lines of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -106,6 +106,7 @@ pub async fn build_state_with_store(
         session_idle: time::Duration::minutes(i64::from(config.session_idle_minutes.max(1))),
         session_max: time::Duration::hours(i64::from(config.session_max_hours.max(1))),
         trusted_proxies: config.trusted_proxies.clone(),
+        webhook_allow_private: config.webhook_allow_private,
     };
     // The verifier reads tokens from the database through its store; the state ties it to
     // everything else.

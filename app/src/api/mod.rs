@@ -13,6 +13,7 @@ pub mod settings;
 pub mod team;
 pub mod token_table;
 pub mod tokens;
+pub mod webhooks;
 
 pub const PREFIX: &str = "/api/fn";
 
@@ -33,4 +34,5 @@ pub const ONE_TIME_ENDPOINTS: &[&str] = &[
     "/api/fn/tokens/rotate",
     "/api/fn/team/invite",
     "/api/fn/team/reset-link",
+    "/api/fn/webhooks/create",
 ];

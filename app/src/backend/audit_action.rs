@@ -29,6 +29,9 @@ pub const TOKEN_BULK_REVOKE: &str = "token.bulk_revoke";
 pub const TOKEN_LEAK_REPORT: &str = "token.leak_reported";
 pub const TOKEN_API_USE: &str = "token.api_use";
 pub const SETTINGS_UPDATE: &str = "settings.update";
+pub const WEBHOOK_CREATE: &str = "webhook.create";
+pub const WEBHOOK_UPDATE: &str = "webhook.update";
+pub const WEBHOOK_DELETE: &str = "webhook.delete";
 
 pub const ALL: &[&str] = &[
     LOGIN,
@@ -58,4 +61,7 @@ pub const ALL: &[&str] = &[
     TOKEN_LEAK_REPORT,
     TOKEN_API_USE,
     SETTINGS_UPDATE,
+    WEBHOOK_CREATE,
+    WEBHOOK_UPDATE,
+    WEBHOOK_DELETE,
 ];

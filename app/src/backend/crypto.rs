@@ -209,6 +209,74 @@ impl ServerKey {
     }
 }
 
+/// What a sealed value is for, bound into the AEAD's associated data so that a value sealed
+/// for one purpose cannot be opened as another.
+const WEBHOOK_SECRET_AAD: &[u8] = b"keyward webhook signing secret v1";
+const SEAL_NONCE_LEN: usize = 24;
+
+impl ServerKey {
+    /// The sealing key: derived from the server key for this one use, so it is never the key
+    /// that hashes tokens.
+    fn seal_cipher(&self) -> chacha20poly1305::XChaCha20Poly1305 {
+        use chacha20poly1305::KeyInit;
+        let derived = self.keyed_hash(b"keyward seal key v1");
+        chacha20poly1305::XChaCha20Poly1305::new_from_slice(&derived).expect("a 32-byte key")
+    }
+
+    /// A webhook signing secret sealed for storage (XChaCha20-Poly1305, random 24-byte
+    /// nonce first, then the ciphertext and tag).
+    pub fn seal_webhook_secret(&self, secret: &Sensitive) -> Vec<u8> {
+        use chacha20poly1305::aead::{Aead, Payload};
+        let mut nonce = [0u8; SEAL_NONCE_LEN];
+        OsRng.fill_bytes(&mut nonce);
+        let sealed = self
+            .seal_cipher()
+            .encrypt(
+                (&nonce).into(),
+                Payload {
+                    msg: secret.expose().as_bytes(),
+                    aad: WEBHOOK_SECRET_AAD,
+                },
+            )
+            .expect("encryption of a short message cannot fail");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        out
+    }
+
+    /// The secret back, or None when the value was not sealed with this key (or was changed).
+    pub fn open_webhook_secret(&self, sealed: &[u8]) -> Option<Sensitive> {
+        use chacha20poly1305::aead::{Aead, Payload};
+        if sealed.len() <= SEAL_NONCE_LEN {
+            return None;
+        }
+        let (nonce, ciphertext) = sealed.split_at(SEAL_NONCE_LEN);
+        let plain = self
+            .seal_cipher()
+            .decrypt(
+                nonce.into(),
+                Payload {
+                    msg: ciphertext,
+                    aad: WEBHOOK_SECRET_AAD,
+                },
+            )
+            .ok()?;
+        String::from_utf8(plain).ok().map(Sensitive::new)
+    }
+}
+
+/// A new webhook signing secret: `whsec_` and the base64 of 32 random bytes (Standard
+/// Webhooks).
+pub fn new_webhook_secret() -> Sensitive {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    Sensitive::new(format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    ))
+}
+
 fn argon2() -> Argon2<'static> {
     let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
@@ -291,6 +359,31 @@ mod tests {
         let rotated = key.new_secret_for(TokenKind::ServiceAccount, &t.public_id);
         assert_eq!(rotated.public_id, t.public_id);
         assert_ne!(rotated.hash, t.hash);
+    }
+
+    #[test]
+    fn webhook_secrets_seal_and_open_only_under_their_key() {
+        let key = ServerKey::random();
+        let secret = new_webhook_secret();
+        assert!(secret.expose().starts_with("whsec_"));
+        assert!(secret.expose().len() >= 6 + 32);
+        let sealed = key.seal_webhook_secret(&secret);
+        assert!(!contains(&sealed, secret.expose().as_bytes()));
+        assert_ne!(
+            sealed,
+            key.seal_webhook_secret(&secret),
+            "a fresh nonce each time"
+        );
+        assert_eq!(key.open_webhook_secret(&sealed), Some(secret.clone()));
+        assert_eq!(ServerKey::random().open_webhook_secret(&sealed), None);
+        let mut tampered = sealed.clone();
+        *tampered.last_mut().unwrap() ^= 1;
+        assert_eq!(key.open_webhook_secret(&tampered), None);
+        assert_eq!(key.open_webhook_secret(&sealed[..10]), None);
+    }
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
     }
 
     #[test]

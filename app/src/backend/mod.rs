@@ -2,6 +2,7 @@
 
 pub mod audit_action;
 pub mod auth;
+pub mod clock;
 pub mod crypto;
 pub mod csp;
 pub mod db;
@@ -13,3 +14,4 @@ pub mod repo;
 pub mod service;
 pub mod state;
 pub mod verifier;
+pub mod webhooks;

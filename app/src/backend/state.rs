@@ -6,11 +6,13 @@ use std::sync::Arc;
 use ipnet::IpNet;
 use leptos::config::LeptosOptions;
 
+use super::clock::Clock;
 use super::crypto::ServerKey;
 use super::db::Db;
 use super::hashing::HashGate;
 use super::repo::token_store::DbTokenStore;
 use super::verifier::AuthRuntime;
+use super::webhooks::worker::Worker;
 
 #[derive(Debug, Clone)]
 pub struct AppConfig {
@@ -24,6 +26,9 @@ pub struct AppConfig {
     pub session_max: time::Duration,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
+    /// Webhooks may go to private, loopback and link-local addresses, over plain http
+    /// (`KEYWARD_WEBHOOK_ALLOW_PRIVATE=1`: tests and labs).
+    pub webhook_allow_private: bool,
 }
 
 impl AppConfig {
@@ -47,6 +52,8 @@ pub struct StateInner {
     pub auth: Arc<AuthRuntime>,
     /// Bounds concurrent password hashing (sign-in).
     pub hashing: HashGate,
+    /// The time background work reads (tests move it forward).
+    pub clock: Clock,
 }
 
 #[derive(Clone)]
@@ -81,16 +88,30 @@ impl AppState {
             leptos_options,
             auth,
             hashing: HashGate::for_this_machine(),
+            clock: Clock::system(),
         }))
     }
 
-    /// Starts the per-process background work: the auth-epoch watcher and the usage writer.
+    /// The webhook delivery worker of this process.
+    pub fn webhook_worker(&self) -> Worker {
+        Worker {
+            db: self.db.clone(),
+            key: self.key.clone(),
+            clock: self.clock.clone(),
+            allow_private: self.config.webhook_allow_private,
+            base_url: self.config.base_url.to_string(),
+        }
+    }
+
+    /// Starts the per-process background work: the auth-epoch watcher, the usage writer and
+    /// the webhook delivery worker.
     /// Abort the handles at shutdown, then call `flush_usage` once more (a write in progress
     /// finishes first: flushes run in tasks of their own, one at a time).
     pub fn spawn_background(&self) -> Vec<tokio::task::JoinHandle<()>> {
         vec![
             tokio::spawn(self.auth.clone().watch_epoch()),
             tokio::spawn(self.auth.clone().flush_usage_forever()),
+            tokio::spawn(self.webhook_worker().run()),
         ]
     }
 

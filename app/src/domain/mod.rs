@@ -18,6 +18,7 @@ pub mod token_format;
 pub mod token_query;
 pub mod token_status;
 pub mod usage;
+pub mod webhook;
 
 pub use role::Role;
 pub use sensitive::Sensitive;

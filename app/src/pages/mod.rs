@@ -11,3 +11,4 @@ pub mod setup;
 pub mod team;
 pub mod token_detail;
 pub mod token_table;
+pub mod webhooks;

@@ -14,7 +14,9 @@ pub fn SettingsPage() -> impl IntoView {
     let error = action_error(update);
     let saved = action_ok(update);
     view! {
-        <PageHeader title="Settings".into() subtitle="Organisation-wide rules for tokens.".into()/>
+        <PageHeader title="Settings".into() subtitle="Organisation-wide rules for tokens.".into()>
+            <a class="btn" href="/settings/webhooks">"Webhooks"</a>
+        </PageHeader>
                 <Transition fallback=|| view! { <Loading what="settings"/> }>
                     {move || Suspend::new(async move {
                         if !policy::can_manage_settings(signed_in(user).await.role) {

@@ -7,6 +7,7 @@ mod dev;
 mod service_account;
 mod token;
 mod user;
+mod webhook;
 
 use std::process::ExitCode;
 
@@ -36,6 +37,7 @@ async fn dispatch(config: Config, command: Option<Command>) -> Result<(), String
         Some(Command::User(cmd)) => user::run(&config, cmd).await,
         Some(Command::ServiceAccount(cmd)) => service_account::run(&config, cmd).await,
         Some(Command::Token(cmd)) => token::run(&config, cmd).await,
+        Some(Command::Webhook(cmd)) => webhook::run(&config, cmd).await,
         Some(Command::Dev(cmd)) => dev::run(&config, cmd).await,
     }
 }

@@ -122,6 +122,7 @@ impl TestDb {
             trusted_proxies: Vec::new(),
             db_pool_size: 8,
             metrics_listen: None,
+            webhook_allow_private: false,
         }
     }
 }

@@ -18,3 +18,4 @@ mod token_table;
 mod token_table_scale;
 mod tokens;
 mod usage;
+mod webhooks;

@@ -142,6 +142,52 @@ diesel::table! {
 }
 
 diesel::table! {
+    webhook_endpoints (id) {
+        id -> BigInt,
+        url -> Text,
+        description -> Text,
+        events -> Text,
+        secret_sealed -> Binary,
+        secret_hint -> Text,
+        enabled -> Bool,
+        created_at -> BigInt,
+        created_by_label -> Text,
+        failing_since -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    webhook_outbox (id) {
+        id -> BigInt,
+        endpoint_id -> BigInt,
+        message_id -> Text,
+        event_type -> Text,
+        payload -> Text,
+        created_at -> BigInt,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<BigInt>,
+        claimed_until -> Nullable<BigInt>,
+        delivered_at -> Nullable<BigInt>,
+        gave_up_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        outbox_id -> BigInt,
+        endpoint_id -> BigInt,
+        at -> BigInt,
+        event_type -> Text,
+        attempt -> Integer,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        latency_ms -> BigInt,
+        next_retry_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     token_usage_daily (token_id, day) {
         token_id -> BigInt,
         day -> BigInt,
@@ -176,4 +222,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     auth_epoch,
     token_usage_daily,
     token_client_ips,
+    webhook_endpoints,
+    webhook_outbox,
+    webhook_deliveries,
 );

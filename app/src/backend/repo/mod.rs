@@ -14,6 +14,7 @@ pub mod token_table;
 pub mod tokens;
 pub mod usage;
 pub mod users;
+pub mod webhooks;
 
 diesel::define_sql_function! {
     /// SQL `LOWER()`, the same on both backends (ASCII case folding on SQLite).

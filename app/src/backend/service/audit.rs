@@ -1,6 +1,8 @@
 //! The audit log: every change, who made it, from where, in which request. Records are
 //! written inside the transaction of the change they describe, so there is never a change
-//! without its record; each is also logged (target `audit`, see `repo::audit::insert`).
+//! without its record; each is also logged (target `audit`, see `repo::audit::insert`). The
+//! webhook events a record stands for go to the outbox here too, in the same transaction
+//! (`webhooks::outbox::on_audit`), so no change that is an event can forget it.
 
 use serde_json::Value;
 
@@ -9,6 +11,7 @@ use crate::backend::db::Conn;
 use crate::backend::principal::{Principal, RequestInfo};
 use crate::backend::repo::audit::{self as repo, AuditFilter, AuditRow, NewAuditEvent};
 use crate::backend::state::AppState;
+use crate::backend::webhooks::outbox;
 use crate::domain::audit_query::AuditQuery;
 use crate::domain::policy;
 use crate::errors::AppError;
@@ -30,11 +33,13 @@ pub async fn record(
     target: Target<'_>,
     details: Value,
 ) -> Result<(), AppError> {
+    let at = now();
+    outbox::on_audit(conn, action, target.id, &details, at).await?;
     let details = details.to_string();
     repo::insert(
         conn,
         &NewAuditEvent {
-            at: now(),
+            at,
             actor_kind: actor.actor_kind(),
             actor_id: actor.actor_id(),
             actor_label: &actor.label,
@@ -60,11 +65,13 @@ pub async fn record_anonymous(
     target: Target<'_>,
     details: Value,
 ) -> Result<(), AppError> {
+    let at = now();
+    outbox::on_audit(conn, action, target.id, &details, at).await?;
     let details = details.to_string();
     repo::insert(
         conn,
         &NewAuditEvent {
-            at: now(),
+            at,
             actor_kind: "anonymous",
             actor_id: None,
             actor_label: label,

@@ -9,6 +9,7 @@ pub mod team;
 pub mod token_table;
 pub mod tokens;
 pub mod usage;
+pub mod webhooks;
 
 pub fn now() -> i64 {
     crate::domain::timefmt::now()

@@ -1,0 +1,201 @@
+//! Events into the outbox, in the transaction of the change that caused them. The audit
+//! service calls `on_audit` beside every record it writes, so every audited change that is a
+//! webhook event reaches the outbox and no call site can forget it; nothing is written when no
+//! enabled endpoint subscribes.
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde_json::{json, Value};
+
+use super::WAKE;
+use crate::backend::audit_action as action;
+use crate::backend::db::after_commit::after_commit;
+use crate::backend::db::schema::{service_accounts, tokens};
+use crate::backend::db::{dispatch, Conn};
+use crate::backend::repo::tokens::TokenRow;
+use crate::backend::repo::webhooks::{self as repo, NewOutbox};
+use crate::domain::timefmt;
+use crate::domain::webhook::EventType;
+
+/// The webhook events an audit record stands for, written to the outbox for every enabled
+/// endpoint subscribed to them. `target_id` and `details` are the audit record's.
+pub async fn on_audit(
+    conn: &mut Conn<'_>,
+    audit_action: &str,
+    target_id: Option<i64>,
+    details: &Value,
+    now: i64,
+) -> QueryResult<()> {
+    let token_events: &[(EventType, Option<&str>)] = match audit_action {
+        action::TOKEN_CREATE => &[(EventType::TokenCreated, None)],
+        action::TOKEN_ROTATE => &[(EventType::TokenRotated, None)],
+        action::TOKEN_REVOKE => &[(EventType::TokenRevoked, Some("manual"))],
+        action::TOKEN_LEAK_REPORT => &[
+            (EventType::TokenLeakReported, None),
+            (EventType::TokenRevoked, Some("leak_report")),
+        ],
+        action::TOKEN_BULK_REVOKE => &[(EventType::TokenRevoked, Some("bulk"))],
+        action::SA_DISABLE | action::SA_DELETE => &[],
+        _ => return Ok(()),
+    };
+    let subscriptions = repo::enabled_subscriptions(conn).await?;
+    if subscriptions.is_empty() {
+        return Ok(());
+    }
+    let mut events: Vec<(EventType, Value)> = Vec::new();
+    match audit_action {
+        action::SA_DISABLE | action::SA_DELETE => {
+            let Some(id) = target_id else { return Ok(()) };
+            let deleted = audit_action == action::SA_DELETE;
+            let name = account_name(conn, id).await?.unwrap_or_default();
+            events.push((
+                if deleted {
+                    EventType::ServiceAccountDeleted
+                } else {
+                    EventType::ServiceAccountDisabled
+                },
+                json!({
+                    "id": id,
+                    "name": name,
+                    "link": format!("/service-accounts/{id}"),
+                }),
+            ));
+            if deleted {
+                for row in owner_deleted_tokens(conn, id).await? {
+                    events.push((
+                        EventType::TokenRevoked,
+                        token_data(&row, Some("owner_deleted")),
+                    ));
+                }
+            }
+        }
+        action::TOKEN_BULK_REVOKE => {
+            let ids: Vec<i64> = details["token_ids"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_i64).collect())
+                .unwrap_or_default();
+            for row in find_tokens(conn, &ids).await? {
+                events.push((EventType::TokenRevoked, token_data(&row, Some("bulk"))));
+            }
+        }
+        _ => {
+            let Some(id) = target_id else { return Ok(()) };
+            if let Some(row) = find_tokens(conn, &[id]).await?.into_iter().next() {
+                for (event, reason) in token_events {
+                    events.push((*event, token_data(&row, *reason)));
+                }
+            }
+        }
+    }
+    enqueue(conn, &subscriptions, &events, now).await
+}
+
+/// Writes each event for every subscription that wants it (`webhook.test` goes only where the
+/// caller sends it, see `enqueue_for`).
+pub async fn enqueue(
+    conn: &mut Conn<'_>,
+    subscriptions: &[(i64, String)],
+    events: &[(EventType, Value)],
+    now: i64,
+) -> QueryResult<()> {
+    let mut rows = Vec::new();
+    for (event, data) in events {
+        let payload = payload(*event, data, now);
+        for (endpoint_id, wanted) in subscriptions {
+            if wanted.split(',').any(|w| w == event.as_str()) {
+                rows.push(new_row(*endpoint_id, *event, &payload, now));
+            }
+        }
+    }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    repo::insert_outbox(conn, &rows).await?;
+    after_commit(|| WAKE.notify_waiters());
+    Ok(())
+}
+
+/// One event for one endpoint, whatever it subscribes to (the test event).
+pub async fn enqueue_for(
+    conn: &mut Conn<'_>,
+    endpoint_id: i64,
+    event: EventType,
+    data: &Value,
+    now: i64,
+) -> QueryResult<()> {
+    let payload = payload(event, data, now);
+    repo::insert_outbox(conn, &[new_row(endpoint_id, event, &payload, now)]).await?;
+    after_commit(|| WAKE.notify_waiters());
+    Ok(())
+}
+
+fn new_row(endpoint_id: i64, event: EventType, payload: &str, now: i64) -> NewOutbox {
+    NewOutbox {
+        endpoint_id,
+        message_id: format!("msg_{}", crate::backend::crypto::random_base62(24)),
+        event_type: event.as_str().to_string(),
+        payload: payload.to_string(),
+        created_at: now,
+        next_attempt_at: Some(now),
+    }
+}
+
+/// The body receivers get: `{type, timestamp, data}`. Links are stored as paths; the worker
+/// puts the configured base URL in front when it sends.
+pub fn payload(event: EventType, data: &Value, now: i64) -> String {
+    json!({
+        "type": event.as_str(),
+        "timestamp": timefmt::iso(now),
+        "data": data,
+    })
+    .to_string()
+}
+
+/// What receivers learn about a token: never its secret or hash.
+pub fn token_data(row: &TokenRow, reason: Option<&str>) -> Value {
+    let (owner_kind, owner_id, link) = match (row.service_account_id, row.user_id) {
+        (Some(sa), _) => ("service_account", sa, format!("/service-accounts/{sa}")),
+        (None, Some(u)) => ("user", u, "/tokens".to_string()),
+        (None, None) => ("unknown", 0, "/tokens".to_string()),
+    };
+    let mut data = json!({
+        "id": row.id,
+        "name": row.name,
+        "display_prefix": row.display_prefix,
+        "owner": { "kind": owner_kind, "id": owner_id, "name": row.owner_name },
+        "expires_at": row.expires_at.map(timefmt::iso),
+        "link": link,
+    });
+    if let Some(reason) = reason {
+        data["reason"] = json!(reason);
+    }
+    data
+}
+
+async fn find_tokens(conn: &mut Conn<'_>, ids: &[i64]) -> QueryResult<Vec<TokenRow>> {
+    dispatch!(conn, |c| tokens::table
+        .filter(tokens::id.eq_any(ids.to_vec()))
+        .order(tokens::id)
+        .select(TokenRow::as_select())
+        .load(c)
+        .await)
+}
+
+async fn owner_deleted_tokens(conn: &mut Conn<'_>, account: i64) -> QueryResult<Vec<TokenRow>> {
+    dispatch!(conn, |c| tokens::table
+        .filter(tokens::service_account_id.eq(account))
+        .filter(tokens::revoke_reason.eq("owner_deleted"))
+        .order(tokens::id)
+        .select(TokenRow::as_select())
+        .load(c)
+        .await)
+}
+
+async fn account_name(conn: &mut Conn<'_>, id: i64) -> QueryResult<Option<String>> {
+    dispatch!(conn, |c| service_accounts::table
+        .find(id)
+        .select(service_accounts::name)
+        .first(c)
+        .await
+        .optional())
+}

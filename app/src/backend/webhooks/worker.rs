@@ -1,0 +1,153 @@
+//! The delivery worker: a task per process. Each round claims due outbox rows with a lease in
+//! one short statement, sends them with no database connection held, and records each
+//! attempt. Several processes on one PostgreSQL share the work: a claimed row is skipped by
+//! the others until its lease runs out (a worker that died mid-attempt), so each attempt is
+//! made by one process and every event is delivered at least once, with the same
+//! `webhook-id` on every attempt.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+
+use super::send::{self, Message, TIMEOUT};
+use super::WAKE;
+use crate::backend::clock::Clock;
+use crate::backend::crypto::ServerKey;
+use crate::backend::db::{Db, DbError};
+use crate::backend::repo::webhooks::{self as repo, NewDelivery, OutboxRow, Outcome};
+use crate::domain::webhook::next_attempt;
+
+/// Rows one round takes at most.
+const BATCH: i64 = 16;
+/// How long a claim stands: longer than an attempt can take.
+const LEASE_SECS: i64 = TIMEOUT.as_secs() as i64 * 3;
+/// Poll interval when nothing wakes the worker (events written by another process).
+const POLL: Duration = Duration::from_secs(2);
+
+#[derive(Clone)]
+pub struct Worker {
+    pub db: Db,
+    pub key: Arc<ServerKey>,
+    pub clock: Clock,
+    pub allow_private: bool,
+    /// Put in front of the payload's relative `link`.
+    pub base_url: String,
+}
+
+impl Worker {
+    /// Runs rounds until the task is aborted. An abort in the middle of an attempt leaves the
+    /// row claimed; its lease runs out and the attempt is made again (at least once).
+    pub async fn run(self) {
+        loop {
+            let wake = WAKE.notified();
+            match self.run_once().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "webhook delivery: database error"),
+            }
+            let _ = tokio::time::timeout(POLL, wake).await;
+        }
+    }
+
+    /// One round: claims due rows and attempts each. Returns how many were attempted.
+    pub async fn run_once(&self) -> Result<usize, DbError> {
+        let now = self.clock.now();
+        let claimed = {
+            let mut pooled = self.db.get_writer().await?;
+            repo::claim_due(&mut pooled.conn(), now, now + LEASE_SECS, BATCH).await?
+        };
+        let n = claimed.len();
+        let attempts = claimed.into_iter().map(|row| self.attempt(row));
+        for result in futures::future::join_all(attempts).await {
+            result?;
+        }
+        Ok(n)
+    }
+
+    async fn attempt(&self, row: OutboxRow) -> Result<(), DbError> {
+        let endpoint = {
+            let mut pooled = self.db.get().await?;
+            repo::find_endpoint(&mut pooled.conn(), row.endpoint_id).await?
+        };
+        let Some(endpoint) = endpoint else {
+            return Ok(()); // deleted meanwhile: its rows went with it
+        };
+        let body = self.absolute_links(&row.payload);
+        let result = match self.key.open_webhook_secret(&endpoint.secret_sealed) {
+            Some(secret) => {
+                send::send(
+                    &Message {
+                        url: &endpoint.url,
+                        id: &row.message_id,
+                        timestamp: self.clock.now(),
+                        body: &body,
+                        secret: &secret,
+                    },
+                    self.allow_private,
+                )
+                .await
+            }
+            None => send::Attempt {
+                status: None,
+                error: Some("secret"),
+                latency_ms: 0,
+            },
+        };
+        let now = self.clock.now();
+        let attempt = row.attempts + 1;
+        let outcome = if result.delivered() {
+            Outcome::Delivered
+        } else {
+            let jitter = rand::thread_rng().gen::<f64>();
+            match next_attempt(row.created_at, now, attempt, jitter) {
+                Some(at) => Outcome::RetryAt(at),
+                None => Outcome::GaveUp,
+            }
+        };
+        tracing::debug!(
+            endpoint = endpoint.id,
+            event = %row.event_type,
+            status = result.status,
+            error = result.error,
+            attempt,
+            "webhook attempt"
+        );
+        let next_retry_at = match outcome {
+            Outcome::RetryAt(at) => Some(at),
+            _ => None,
+        };
+        self.db
+            .transaction(|conn| {
+                Box::pin(async move {
+                    let delivery = NewDelivery {
+                        outbox_id: row.id,
+                        endpoint_id: row.endpoint_id,
+                        at: now,
+                        event_type: &row.event_type,
+                        attempt,
+                        status_code: result.status.map(i32::from),
+                        error: result.error,
+                        latency_ms: result.latency_ms,
+                        next_retry_at,
+                    };
+                    repo::record_attempt(conn, &row, outcome, &delivery).await?;
+                    Ok::<_, DbError>(())
+                })
+            })
+            .await
+    }
+
+    fn absolute_links(&self, payload: &str) -> String {
+        let Ok(mut value) = serde_json::from_str::<serde_json::Value>(payload) else {
+            return payload.to_string();
+        };
+        if let Some(link) = value["data"]["link"].as_str() {
+            if link.starts_with('/') {
+                value["data"]["link"] =
+                    format!("{}{link}", self.base_url.trim_end_matches('/')).into();
+            }
+        }
+        value.to_string()
+    }
+}

@@ -1,0 +1,212 @@
+//! Settings → Webhooks: endpoints (create, enable/disable, delete, send a test event) and the
+//! delivery log of each, with "redeliver" on a failed attempt. Admins only.
+
+use leptos::prelude::*;
+
+use crate::api::webhooks::{
+    list_webhook_deliveries, list_webhooks, CreateWebhook, DeleteWebhook, RedeliverWebhook,
+    SendWebhookTest, SetWebhookEnabled,
+};
+use crate::components::confirm::Confirm;
+use crate::components::form::{action_error, action_ok, Field, FormError, Submit};
+use crate::components::layout::{
+    me as signed_in, user_resource, Empty, ErrorPanel, Loading, PageHeader,
+};
+use crate::components::reveal::{Reveal, SecretReveal};
+use crate::components::time::{MaybeTime, RelTime};
+use crate::domain::policy;
+use crate::errors::AppError;
+use crate::model::{WebhookDeliveryView, WebhookEndpointView};
+
+#[derive(Clone, Copy)]
+struct Actions {
+    create: ServerAction<CreateWebhook>,
+    enable: ServerAction<SetWebhookEnabled>,
+    delete: ServerAction<DeleteWebhook>,
+    test: ServerAction<SendWebhookTest>,
+    redeliver: ServerAction<RedeliverWebhook>,
+}
+
+impl Actions {
+    fn version(&self) -> usize {
+        self.create.version().get()
+            + self.enable.version().get()
+            + self.delete.version().get()
+            + self.test.version().get()
+            + self.redeliver.version().get()
+    }
+}
+
+#[component]
+pub fn WebhooksPage() -> impl IntoView {
+    let user = user_resource();
+    let actions = Actions {
+        create: ServerAction::<CreateWebhook>::new(),
+        enable: ServerAction::<SetWebhookEnabled>::new(),
+        delete: ServerAction::<DeleteWebhook>::new(),
+        test: ServerAction::<SendWebhookTest>::new(),
+        redeliver: ServerAction::<RedeliverWebhook>::new(),
+    };
+    provide_context(actions);
+    let endpoints = Resource::new(move || actions.version(), |_| list_webhooks());
+    let error = action_error(actions.create);
+    let created = action_ok(actions.create);
+    let reveal = Signal::derive(move || {
+        created.get().map(|c| Reveal {
+            title: "Copy the signing secret now".into(),
+            subject: format!("Signing secret of the webhook endpoint {}.", c.endpoint.url),
+            secret: c.secret,
+            noun: "secret",
+        })
+    });
+    let close_reveal = Callback::new(move |_| actions.create.value().set(None));
+    let test_sent = action_ok(actions.test);
+    view! {
+        <SecretReveal reveal=reveal on_close=close_reveal close_href="/settings/webhooks".to_string()/>
+        <PageHeader title="Webhooks".into() subtitle="Signed HTTP notifications of token events (Standard Webhooks).".into()/>
+        <Transition fallback=|| view! { <Loading what="webhooks"/> }>
+            {move || Suspend::new(async move {
+                if !policy::can_manage_settings(signed_in(user).await.role) {
+                    return view! { <ErrorPanel error=AppError::forbidden("Only Admins can manage webhooks.")/> }.into_any();
+                }
+                match endpoints.await {
+                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
+                    Ok(list) => view! {
+                        {move || test_sent.get().map(|_| view! { <div class="alert alert-success" role="status">"Test event queued."</div> })}
+                        <EndpointList endpoints=list/>
+                        <ActionForm action=actions.create attr:class="stack panel">
+                            <h2>"Add an endpoint"</h2>
+                            <FormError error=error fields=&["url", "events", "description"]/>
+                            <Field id="webhook-url".into() name="url" label="URL" error=error required=true
+                                input_type="url" placeholder="https://hooks.example.com/keyward"
+                                hint="HTTPS only. Private, loopback and link-local addresses are refused."/>
+                            <Field id="webhook-events".into() name="events" label="Events" error=error required=true
+                                value="all"
+                                hint="Comma-separated: token.created, token.rotated, token.revoked, token.leak_reported, service_account.disabled, service_account.deleted; or all."/>
+                            <Field id="webhook-description".into() name="description" label="Description" error=error/>
+                            <Submit label="Add endpoint" busy_label="Adding…" pending=actions.create.pending().into()/>
+                        </ActionForm>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn EndpointList(endpoints: Vec<WebhookEndpointView>) -> impl IntoView {
+    if endpoints.is_empty() {
+        return view! {
+            <Empty title="No webhook endpoints yet">
+                <p>"Add one below to send token events to another system."</p>
+            </Empty>
+        }
+        .into_any();
+    }
+    view! {
+        <ul class="stack" aria-label="Webhook endpoints">
+            {endpoints.into_iter().map(|e| view! { <Endpoint e=e/> }).collect_view()}
+        </ul>
+    }
+    .into_any()
+}
+
+#[component]
+fn Endpoint(e: WebhookEndpointView) -> impl IntoView {
+    let actions = expect_context::<Actions>();
+    let (id_enable, id_test, id_delete) = (e.id.to_string(), e.id.to_string(), e.id.to_string());
+    let label = e.url.clone();
+    view! {
+        <li class="panel stack">
+            <h3><code>{e.url.clone()}</code></h3>
+            {(!e.description.is_empty()).then(|| view! { <p>{e.description.clone()}</p> })}
+            <p>"Events: " {e.events.join(", ")}</p>
+            <p>"Secret: " <code>{format!("{}…", e.secret_hint)}</code> " · created " <RelTime ts=e.created_at/> " by " {e.created_by.clone()}</p>
+            <p>
+                {if e.enabled { "Enabled" } else { "Disabled" }}
+                {e.failing_since.map(|t| view! { <span class="badge badge-danger">" failing since " <RelTime ts=t/></span> })}
+            </p>
+            <div class="row">
+                <ActionForm action=actions.enable>
+                    <input type="hidden" name="id" value=id_enable/>
+                    <input type="hidden" name="enabled" value=(!e.enabled).to_string()/>
+                    <button type="submit" class="btn btn-small">{if e.enabled { "Disable" } else { "Enable" }}</button>
+                </ActionForm>
+                <ActionForm action=actions.test>
+                    <input type="hidden" name="id" value=id_test/>
+                    <button type="submit" class="btn btn-small">"Send test event"</button>
+                </ActionForm>
+                <Confirm label="Delete…".into() danger=true aria_label=format!("Delete {label}")>
+                    <p>"Delete this endpoint, its queued events and its delivery log?"</p>
+                    <ActionForm action=actions.delete>
+                        <input type="hidden" name="id" value=id_delete/>
+                        <button type="submit" class="btn btn-small btn-danger">"Delete endpoint"</button>
+                    </ActionForm>
+                </Confirm>
+            </div>
+            <details>
+                <summary>"Deliveries"</summary>
+                <Deliveries id=e.id/>
+            </details>
+        </li>
+    }
+}
+
+#[component]
+fn Deliveries(id: i64) -> impl IntoView {
+    let actions = expect_context::<Actions>();
+    let log = Resource::new(
+        move || actions.version(),
+        move |_| list_webhook_deliveries(id),
+    );
+    view! {
+        <Transition fallback=|| view! { <Loading what="deliveries"/> }>
+            {move || Suspend::new(async move {
+                match log.await {
+                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
+                    Ok(rows) if rows.is_empty() => view! { <p class="muted">"No deliveries yet."</p> }.into_any(),
+                    Ok(rows) => view! {
+                        <table class="table">
+                            <thead><tr>
+                                <th scope="col">"Time"</th><th scope="col">"Event"</th><th scope="col">"Result"</th>
+                                <th scope="col">"Latency"</th><th scope="col">"Attempt"</th><th scope="col">"Next retry"</th><th scope="col"><span class="sr-only">"Actions"</span></th>
+                            </tr></thead>
+                            <tbody>{rows.into_iter().map(|d| view! { <DeliveryRow d=d/> }).collect_view()}</tbody>
+                        </table>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn DeliveryRow(d: WebhookDeliveryView) -> impl IntoView {
+    let actions = expect_context::<Actions>();
+    let ok = d.status_code.is_some_and(|s| (200..300).contains(&s));
+    let result = match (d.status_code, d.error.clone()) {
+        (Some(code), _) => code.to_string(),
+        (None, Some(e)) => e,
+        (None, None) => "—".into(),
+    };
+    view! {
+        <tr>
+            <td><RelTime ts=d.at/></td>
+            <td><code>{d.event_type.clone()}</code></td>
+            <td>{result}</td>
+            <td>{format!("{} ms", d.latency_ms)}</td>
+            <td>{d.attempt}</td>
+            <td><MaybeTime ts=d.next_retry_at none="—"/></td>
+            <td>
+                {(!ok).then(|| view! {
+                    <ActionForm action=actions.redeliver>
+                        <input type="hidden" name="outbox_id" value=d.outbox_id.to_string()/>
+                        <button type="submit" class="btn btn-small">"Redeliver"</button>
+                    </ActionForm>
+                })}
+            </td>
+        </tr>
+    }
+}

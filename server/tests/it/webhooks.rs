@@ -1,0 +1,566 @@
+//! Webhooks: every event type reaches a real local receiver with a valid Standard Webhooks
+//! signature; a receiver that is down gets the event after it comes back (across a restart);
+//! two processes deliver each event once; SSRF targets are refused; the secret is never
+//! stored in plain text.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use app::backend::auth::Principal;
+use app::backend::service::webhooks;
+use app::domain::Role;
+use axum::http::{HeaderMap, StatusCode as AxStatus};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::harness::*;
+
+backends!(
+    every_event_type_arrives_signed,
+    a_receiver_down_gets_the_event_after_a_restart,
+    two_processes_deliver_each_event_once,
+    ssrf_targets_are_refused,
+    cli_creates_and_lists_endpoints,
+    admins_manage_endpoints_over_http,
+);
+
+#[derive(Debug, Clone)]
+struct Got {
+    id: String,
+    timestamp: String,
+    signature: String,
+    body: String,
+}
+
+/// A local receiver: records every request and answers 204.
+struct Receiver {
+    addr: SocketAddr,
+    got: Arc<Mutex<Vec<Got>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Receiver {
+    async fn start() -> Self {
+        Self::on(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()).await
+    }
+
+    async fn on(listener: tokio::net::TcpListener) -> Self {
+        let addr = listener.local_addr().unwrap();
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let sink = got.clone();
+        let router = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: String| {
+                let sink = sink.clone();
+                async move {
+                    let h = |n: &str| {
+                        headers
+                            .get(n)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_string()
+                    };
+                    sink.lock().unwrap().push(Got {
+                        id: h("webhook-id"),
+                        timestamp: h("webhook-timestamp"),
+                        signature: h("webhook-signature"),
+                        body,
+                    });
+                    AxStatus::NO_CONTENT
+                }
+            }),
+        );
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Receiver { addr, got, task }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/hook", self.addr)
+    }
+
+    fn got(&self) -> Vec<Got> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The receiver's side of Standard Webhooks, written from the specification.
+fn verify(secret: &str, got: &Got) -> bool {
+    let key = STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{}.{}.{}", got.id, got.timestamp, got.body).as_bytes());
+    let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
+    got.signature.split(' ').any(|s| s == expected)
+}
+
+fn types(got: &[Got]) -> Vec<String> {
+    got.iter()
+        .map(|g| {
+            serde_json::from_str::<Value>(&g.body).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+async fn app_allowing_private(db: &TestDb) -> TestApp {
+    let mut config = db.config();
+    config.webhook_allow_private = true;
+    TestApp::start_with(config).await
+}
+
+async fn create_endpoint(app: &TestApp, url: &str, events: &str) -> (i64, String) {
+    let created = webhooks::create(&app.state, &Principal::operator(), url, events, "test")
+        .await
+        .expect("endpoint created");
+    (created.endpoint.id, created.secret.expose().to_string())
+}
+
+const LONG: Duration = Duration::from_secs(60);
+
+async fn every_event_type_arrives_signed(b: Backend) {
+    let db = TestDb::new(b).await;
+    let app = app_allowing_private(&db).await;
+    let receiver = Receiver::start().await;
+    let (endpoint, secret) = create_endpoint(&app, &receiver.url(), "all").await;
+    let admin = app.user("admin@example.com", Role::Admin).await;
+    let account = create_account(&admin, "deploy_bot", "deployment").await;
+    let (rotated, s1) = create_token(&admin, account, "rotated").await;
+    let rotated = rotated.to_string();
+    admin
+        .post("tokens/rotate", &[("id", &rotated), ("grace", "none")])
+        .await;
+    admin.post("tokens/revoke", &[("id", &rotated)]).await;
+    let (_, leaked) = create_token(&admin, account, "leaked").await;
+    let res = reqwest::Client::new()
+        .post(app.url("/api/v1/tokens/report-leak"))
+        .json(&json!({ "tokens": [leaked] }))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let (bulk, s3) = create_token(&admin, account, "bulk").await;
+    let (status, body) = admin
+        .post("tokens/revoke-selected", &[("ids[]", &bulk.to_string())])
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    let (_, s4) = create_token(&admin, account, "orphan").await;
+    admin
+        .post(
+            "service-accounts/set-enabled",
+            &[("id", &account.to_string()), ("enabled", "false")],
+        )
+        .await;
+    let (status, body) = admin
+        .post(
+            "service-accounts/delete",
+            &[("id", &account.to_string()), ("confirm_name", "deploy_bot")],
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    webhooks::send_test(&app.state, &Principal::operator(), endpoint)
+        .await
+        .unwrap();
+
+    let mut expected = vec![
+        "token.created",
+        "token.created",
+        "token.created",
+        "token.created",
+        "token.rotated",
+        "token.revoked",
+        "token.revoked",
+        "token.revoked",
+        "token.revoked",
+        "token.leak_reported",
+        "service_account.disabled",
+        "service_account.deleted",
+        "webhook.test",
+    ];
+    expected.sort();
+    let arrived = eventually(LONG, || async {
+        types(&receiver.got()).len() >= expected.len()
+    })
+    .await;
+    let got = receiver.got();
+    let mut seen = types(&got);
+    seen.sort();
+    assert!(arrived, "got {seen:?}");
+    assert_eq!(seen, expected);
+    for g in &got {
+        assert!(verify(&secret, g), "bad signature on {}", g.body);
+        assert!(g.id.starts_with("msg_"));
+        for s in [&s1, &leaked, &s3, &s4, &secret] {
+            assert!(!g.body.contains(s.as_str()), "a secret in {}", g.body);
+        }
+    }
+    let mut ids: Vec<&str> = got.iter().map(|g| g.id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), got.len(), "one webhook-id per event");
+    // The revocations carry their reasons, the payload the token's public facts.
+    let bodies: Vec<Value> = got
+        .iter()
+        .map(|g| serde_json::from_str(&g.body).unwrap())
+        .collect();
+    let mut reasons: Vec<&str> = bodies
+        .iter()
+        .filter(|v| v["type"] == "token.revoked")
+        .map(|v| v["data"]["reason"].as_str().unwrap())
+        .collect();
+    reasons.sort();
+    assert_eq!(reasons, ["bulk", "leak_report", "manual", "owner_deleted"]);
+    let created = bodies
+        .iter()
+        .find(|v| v["type"] == "token.created" && v["data"]["name"] == "rotated")
+        .unwrap();
+    assert!(created["data"]["display_prefix"]
+        .as_str()
+        .unwrap()
+        .starts_with("kwsa_"));
+    assert_eq!(created["data"]["owner"]["name"], "deploy_bot");
+    assert!(created["data"]["expires_at"].is_string());
+    assert_eq!(
+        created["data"]["link"],
+        app.url(&format!("/service-accounts/{account}"))
+    );
+    // The delivery log has each attempt, with its status code.
+    let state = app.state.clone();
+    assert!(
+        eventually(LONG, || async {
+            webhooks::deliveries(&state, &Principal::operator(), endpoint)
+                .await
+                .unwrap()
+                .len()
+                == expected.len()
+        })
+        .await
+    );
+    let log = webhooks::deliveries(&app.state, &Principal::operator(), endpoint)
+        .await
+        .unwrap();
+    assert!(log.iter().all(|d| d.status_code == Some(204)));
+    // The secret is stored sealed, never in plain text.
+    app.stop().await;
+    let contents = database_contents(&db).await;
+    assert!(!contains(&contents, &secret));
+    assert!(!contains(&contents, secret.trim_start_matches("whsec_")));
+}
+
+async fn a_receiver_down_gets_the_event_after_a_restart(b: Backend) {
+    let db = TestDb::new(b).await;
+    let app = app_allowing_private(&db).await;
+    // Nothing listens on the port yet.
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let (endpoint, secret) = create_endpoint(&app, &url, "token.created").await;
+    webhooks::send_test(&app.state, &Principal::operator(), endpoint)
+        .await
+        .unwrap();
+    let state = app.state.clone();
+    let failed = eventually(LONG, || async {
+        let log = webhooks::deliveries(&state, &Principal::operator(), endpoint)
+            .await
+            .unwrap();
+        log.first()
+            .is_some_and(|d| d.error.as_deref() == Some("connect") && d.next_retry_at.is_some())
+    })
+    .await;
+    assert!(failed, "the first attempt fails and a retry is scheduled");
+    let log = webhooks::deliveries(&state, &Principal::operator(), endpoint)
+        .await
+        .unwrap();
+    let retry_in = log[0].next_retry_at.unwrap() - log[0].at;
+    assert!(
+        (1..=60).contains(&retry_in),
+        "first retry within a minute: {retry_in}"
+    );
+    let failing = webhooks::list(&state, &Principal::operator())
+        .await
+        .unwrap();
+    assert!(failing[0].failing_since.is_some());
+    app.stop().await;
+
+    // The receiver comes back, Keyward restarts; the retry is due once the clock moves on.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let receiver = Receiver::on(listener).await;
+    let app = app_allowing_private(&db).await;
+    app.state.clock.advance(120);
+    assert!(eventually(LONG, || async { !receiver.got().is_empty() }).await);
+    let got = receiver.got();
+    assert_eq!(got.len(), 1);
+    assert!(verify(&secret, &got[0]));
+    assert_eq!(types(&got), ["webhook.test"]);
+    let state = app.state.clone();
+    assert!(
+        eventually(LONG, || async {
+            webhooks::deliveries(&state, &Principal::operator(), endpoint)
+                .await
+                .unwrap()
+                .first()
+                .is_some_and(|d| d.status_code == Some(204) && d.attempt == 2)
+        })
+        .await
+    );
+    let endpoints = webhooks::list(&state, &Principal::operator())
+        .await
+        .unwrap();
+    assert_eq!(endpoints[0].failing_since, None);
+    app.stop().await;
+}
+
+async fn two_processes_deliver_each_event_once(b: Backend) {
+    let db = TestDb::new(b).await;
+    let app = app_allowing_private(&db).await;
+    // A second process: its own pool and worker on the same database.
+    let mut config = db.config();
+    config.webhook_allow_private = true;
+    let other = server::startup::build_state(&config).await.unwrap();
+    let other_worker = tokio::spawn(other.webhook_worker().run());
+    let receiver = Receiver::start().await;
+    let (endpoint, secret) = create_endpoint(&app, &receiver.url(), "token.created").await;
+    const EVENTS: usize = 40;
+    for _ in 0..EVENTS {
+        webhooks::send_test(&app.state, &Principal::operator(), endpoint)
+            .await
+            .unwrap();
+    }
+    assert!(eventually(LONG, || async { receiver.got().len() >= EVENTS }).await);
+    // Time for a duplicate to show up, if any worker were to send one.
+    let state = app.state.clone();
+    assert!(
+        eventually(LONG, || async {
+            count_sql(
+                &state,
+                "SELECT COUNT(*) AS n FROM webhook_outbox WHERE delivered_at IS NULL",
+            )
+            .await
+                == 0
+        })
+        .await
+    );
+    let got = receiver.got();
+    assert_eq!(got.len(), EVENTS, "each event delivered once");
+    let mut ids: Vec<&str> = got.iter().map(|g| g.id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), EVENTS);
+    assert!(got.iter().all(|g| verify(&secret, g)));
+    assert_eq!(
+        count_sql(&app.state, "SELECT COUNT(*) AS n FROM webhook_deliveries").await,
+        EVENTS as i64
+    );
+    other_worker.abort();
+    other.db.close();
+    app.stop().await;
+}
+
+async fn ssrf_targets_are_refused(b: Backend) {
+    let db = TestDb::new(b).await;
+    let app = TestApp::start(&db).await;
+    for url in [
+        "https://127.0.0.1/hook",
+        "https://10.0.0.1/hook",
+        "https://[::1]/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://localhost/hook",
+        "https://100.64.0.1/hook",
+        "https://[::ffff:127.0.0.1]/hook",
+        "https://0.0.0.0/hook",
+        "http://example.com/hook",
+    ] {
+        let err = webhooks::create(&app.state, &Principal::operator(), url, "all", "")
+            .await
+            .expect_err(url);
+        assert!(
+            matches!(&err, app::errors::AppError::Invalid { field: Some(f), .. } if f == "url"),
+            "{url}: {err:?}"
+        );
+    }
+    // An endpoint stored where private targets were allowed (written directly here) is still
+    // refused at delivery by a process that does not allow them.
+    let receiver = Receiver::start().await;
+    let endpoint = {
+        use app::backend::repo::webhooks::{insert_endpoint, NewEndpoint};
+        let secret = app::backend::crypto::new_webhook_secret();
+        let sealed = app.state.key.seal_webhook_secret(&secret);
+        let mut pooled = app.state.db.get_writer().await.unwrap();
+        insert_endpoint(
+            &mut pooled.conn(),
+            &NewEndpoint {
+                url: &receiver.url(),
+                description: "",
+                events: "token.created",
+                secret_sealed: &sealed,
+                secret_hint: "whsec_",
+                enabled: true,
+                created_at: 0,
+                created_by_label: "lab",
+            },
+        )
+        .await
+        .unwrap()
+        .id
+    };
+    webhooks::send_test(&app.state, &Principal::operator(), endpoint)
+        .await
+        .unwrap();
+    let state = app.state.clone();
+    assert!(
+        eventually(LONG, || async {
+            webhooks::deliveries(&state, &Principal::operator(), endpoint)
+                .await
+                .unwrap()
+                .first()
+                .is_some_and(|d| d.error.as_deref() == Some("refused_address"))
+        })
+        .await
+    );
+    assert!(receiver.got().is_empty());
+    app.stop().await;
+}
+
+async fn cli_creates_and_lists_endpoints(b: Backend) {
+    let db = TestDb::new(b).await;
+    let (ok, _, stderr) = keyward(
+        &db,
+        &[
+            "service-account",
+            "create",
+            "--name",
+            "ci_bot",
+            "--role",
+            "deployment",
+        ],
+        None,
+    );
+    assert!(ok, "{stderr}");
+    let allow = [("KEYWARD_WEBHOOK_ALLOW_PRIVATE", "1")];
+    let (ok, stdout, stderr) = keyward_env(
+        &db,
+        &[
+            "webhook",
+            "create",
+            "--url",
+            "http://127.0.0.1:9/hook",
+            "--events",
+            "token.created,token.revoked",
+            "--description",
+            "ci",
+        ],
+        None,
+        &allow,
+    );
+    assert!(ok, "{stderr}");
+    let secret = stdout.trim();
+    assert_eq!(stdout.lines().count(), 1, "only the secret on stdout");
+    assert!(secret.starts_with("whsec_"));
+    assert!(STANDARD.decode(&secret[6..]).unwrap().len() >= 24);
+    assert!(!stderr.contains(secret));
+    let (ok, stdout, stderr) = keyward(&db, &["webhook", "list", "--json"], None);
+    assert!(ok, "{stderr}");
+    let list: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(list[0]["url"], "http://127.0.0.1:9/hook");
+    assert_eq!(list[0]["events"], json!(["token.created", "token.revoked"]));
+    assert_eq!(list[0]["enabled"], true);
+    assert!(!stdout.contains(secret));
+    // Without the setting: https only, and no private address.
+    for url in ["http://example.com/hook", "https://127.0.0.1/hook"] {
+        let (ok, stdout, _) = keyward(
+            &db,
+            &["webhook", "create", "--url", url, "--events", "all"],
+            None,
+        );
+        assert!(!ok, "{url} accepted");
+        assert!(stdout.is_empty());
+    }
+    let contents = database_contents(&db).await;
+    assert!(!contains(&contents, secret));
+}
+
+async fn admins_manage_endpoints_over_http(b: Backend) {
+    let db = TestDb::new(b).await;
+    let app = app_allowing_private(&db).await;
+    let receiver = Receiver::start().await;
+    let url = receiver.url();
+    let power = app.user("power@example.com", Role::PowerUser).await;
+    let (status, _) = power
+        .post("webhooks/create", &[("url", &url), ("events", "all")])
+        .await;
+    assert_eq!(status, reqwest::StatusCode::FORBIDDEN);
+    let (status, _) = power.get("webhooks/list", &[]).await;
+    assert_eq!(status, reqwest::StatusCode::FORBIDDEN);
+
+    let admin = app.user("admin@example.com", Role::Admin).await;
+    let (status, body) = admin
+        .post(
+            "webhooks/create",
+            &[
+                ("url", &url),
+                ("events", "token.created"),
+                ("description", "ci"),
+            ],
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    let secret = body["secret"].as_str().unwrap().to_string();
+    let id = body["endpoint"]["id"].as_i64().unwrap().to_string();
+    let (status, body) = admin
+        .post("webhooks/create", &[("url", "ftp://x"), ("events", "all")])
+        .await;
+    assert_eq!(status, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "url");
+    let (status, list) = admin.get("webhooks/list", &[]).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert_eq!(list[0]["url"], url.as_str());
+    assert!(!list.to_string().contains(&secret));
+
+    let (status, _) = admin.post("webhooks/send-test", &[("id", &id)]).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert!(eventually(LONG, || async { receiver.got().len() == 1 }).await);
+    assert!(verify(&secret, &receiver.got()[0]));
+    let (status, log) = admin.get("webhooks/deliveries", &[("id", &id)]).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert_eq!(log[0]["status_code"], 204);
+    // Redelivering sends the same event again, with the same webhook-id.
+    let outbox = log[0]["outbox_id"].as_i64().unwrap().to_string();
+    let (status, body) = admin
+        .post("webhooks/redeliver", &[("outbox_id", &outbox)])
+        .await;
+    assert_eq!(
+        status,
+        reqwest::StatusCode::CONFLICT,
+        "a delivered event: {body}"
+    );
+
+    let (status, body) = admin
+        .post("webhooks/set-enabled", &[("id", &id), ("enabled", "false")])
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    assert_eq!(body["enabled"], false);
+    let (status, _) = admin.post("webhooks/delete", &[("id", &id)]).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    let (_, list) = admin.get("webhooks/list", &[]).await;
+    assert_eq!(list, json!([]));
+    let (_, audit) = admin
+        .get("audit/list", &[("action", "webhook.create")])
+        .await;
+    assert_eq!(audit["total"], 1);
+    app.stop().await;
+}
