@@ -338,6 +338,8 @@ pub struct ExpiringToken {
     pub id: i64,
     pub name: String,
     pub expires_at: i64,
+}
+
 /// A webhook endpoint as the Settings → Webhooks page and `keyward webhook list` show it
 /// (never its secret).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
