@@ -104,7 +104,23 @@ fn EndpointList(endpoints: Vec<WebhookEndpointView>) -> impl IntoView {
         }
         .into_any();
     }
+    // Endpoints the housekeeping disabled keep their "failing since" mark; one switched off by
+    // hand loses it.
+    let auto_disabled = endpoints
+        .iter()
+        .filter(|e| !e.enabled && e.failing_since.is_some())
+        .count();
     view! {
+        {(auto_disabled > 0).then(|| view! {
+            <p class="alert alert-warning" role="status">
+                {if auto_disabled == 1 {
+                    "1 endpoint was disabled because every delivery to it failed for 3 days.".to_string()
+                } else {
+                    format!("{auto_disabled} endpoints were disabled because every delivery to them failed for 3 days.")
+                }}
+                " Fix the receiver, then enable it again: events from while it was disabled are not sent."
+            </p>
+        })}
         <ul class="stack" aria-label="Webhook endpoints">
             {endpoints.into_iter().map(|e| view! { <Endpoint e=e/> }).collect_view()}
         </ul>

@@ -26,6 +26,7 @@ backends!(
     ssrf_targets_are_refused,
     cli_creates_and_lists_endpoints,
     admins_manage_endpoints_over_http,
+    failing_endpoints_are_disabled_and_old_deliveries_pruned,
 );
 
 #[derive(Debug, Clone)]
@@ -562,5 +563,96 @@ async fn admins_manage_endpoints_over_http(b: Backend) {
         .get("audit/list", &[("action", "webhook.create")])
         .await;
     assert_eq!(audit["total"], 1);
+    app.stop().await;
+}
+
+/// An endpoint whose every attempt failed for 3 days is disabled by Keyward itself (audited
+/// once, a banner on the page); after 30 days events and the delivery log are pruned.
+async fn failing_endpoints_are_disabled_and_old_deliveries_pruned(b: Backend) {
+    let db = TestDb::new(b).await;
+    let app = app_allowing_private(&db).await;
+    let admin = app.user("admin@example.com", Role::Admin).await;
+    let receiver = Receiver::start().await;
+    let (good, _) = create_endpoint(&app, &receiver.url(), "token.created").await;
+    let dead = format!("http://127.0.0.1:{}/hook", free_port());
+    let (bad, _) = create_endpoint(&app, &dead, "token.created").await;
+    for id in [good, bad] {
+        webhooks::send_test(&app.state, &Principal::operator(), id)
+            .await
+            .unwrap();
+    }
+    let state = app.state.clone();
+    assert!(
+        eventually(LONG, || async {
+            let list = webhooks::list(&state, &Principal::operator())
+                .await
+                .unwrap();
+            !receiver.got().is_empty()
+                && list
+                    .iter()
+                    .any(|e| e.id == bad && e.failing_since.is_some())
+        })
+        .await,
+        "one delivered, one failing"
+    );
+    let worker = app.state.webhook_worker();
+    let audited = "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'webhook.update' \
+         AND actor_kind = 'system'";
+
+    // Not yet three days: nothing happens.
+    app.state.clock.advance(2 * 86_400);
+    assert_eq!(
+        worker.housekeep().await.unwrap().disabled,
+        Vec::<i64>::new()
+    );
+    let (_, page) = admin.page("/settings/webhooks").await;
+    assert!(!page.contains("failed for 3 days"), "no banner yet");
+
+    app.state.clock.advance(86_400 + 60);
+    assert_eq!(worker.housekeep().await.unwrap().disabled, vec![bad]);
+    assert_eq!(
+        worker.housekeep().await.unwrap().disabled,
+        Vec::<i64>::new()
+    );
+    assert_eq!(count_sql(&app.state, audited).await, 1);
+    let list = webhooks::list(&state, &Principal::operator())
+        .await
+        .unwrap();
+    let (g, d) = (
+        list.iter().find(|e| e.id == good).unwrap(),
+        list.iter().find(|e| e.id == bad).unwrap(),
+    );
+    assert!(g.enabled && g.failing_since.is_none());
+    assert!(!d.enabled && d.failing_since.is_some());
+    let (status, page) = admin.page("/settings/webhooks").await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert!(
+        page.contains("1 endpoint was disabled because every delivery to it failed for 3 days."),
+        "banner"
+    );
+
+    // 30 days on: the events and both logs are gone, the endpoints stay.
+    let rows = |table: &str, endpoint: i64| {
+        format!("SELECT COUNT(*) AS n FROM {table} WHERE endpoint_id = {endpoint}")
+    };
+    assert_eq!(
+        count_sql(&app.state, &rows("webhook_outbox", good)).await,
+        1
+    );
+    assert!(count_sql(&app.state, &rows("webhook_deliveries", bad)).await >= 1);
+    app.state.clock.advance(30 * 86_400);
+    assert!(worker.housekeep().await.unwrap().pruned >= 3);
+    assert_eq!(
+        count_sql(&app.state, &rows("webhook_outbox", good)).await,
+        0
+    );
+    assert_eq!(
+        count_sql(&app.state, &rows("webhook_deliveries", good)).await,
+        0
+    );
+    assert_eq!(
+        count_sql(&app.state, &rows("webhook_deliveries", bad)).await,
+        0
+    );
     app.stop().await;
 }

@@ -166,6 +166,46 @@ pub async fn delete_endpoint(conn: &mut Conn<'_>, id: i64) -> QueryResult<usize>
     })
 }
 
+/// Disables the enabled endpoints failing since before `cutoff` (their `failing_since` stays,
+/// for the page's banner) and returns them. A row updated by one process is no longer
+/// selected by another, so each is reported, and audited, once.
+pub async fn disable_failing(conn: &mut Conn<'_>, cutoff: i64) -> QueryResult<Vec<(i64, String)>> {
+    dispatch!(conn, |c| diesel::update(
+        webhook_endpoints::table
+            .filter(webhook_endpoints::enabled.eq(true))
+            .filter(webhook_endpoints::failing_since.lt(cutoff))
+    )
+    .set(webhook_endpoints::enabled.eq(false))
+    .returning((webhook_endpoints::id, webhook_endpoints::url))
+    .get_results(c)
+    .await)
+}
+
+/// Retention: delivery log entries older than `cutoff`, and events created before it (with
+/// what is left of their log). An event is retried for 24 hours at most, so at 30 days it is
+/// delivered, given up, or waiting for an endpoint that stayed disabled.
+pub async fn prune(conn: &mut Conn<'_>, cutoff: i64) -> QueryResult<usize> {
+    dispatch!(conn, |c| {
+        let old = webhook_outbox::table
+            .filter(webhook_outbox::created_at.lt(cutoff))
+            .select(webhook_outbox::id);
+        let log = diesel::delete(
+            webhook_deliveries::table.filter(
+                webhook_deliveries::at
+                    .lt(cutoff)
+                    .or(webhook_deliveries::outbox_id.eq_any(old)),
+            ),
+        )
+        .execute(c)
+        .await?;
+        let events =
+            diesel::delete(webhook_outbox::table.filter(webhook_outbox::created_at.lt(cutoff)))
+                .execute(c)
+                .await?;
+        Ok(log + events)
+    })
+}
+
 pub async fn insert_outbox(conn: &mut Conn<'_>, rows: &[NewOutbox]) -> QueryResult<usize> {
     let mut written = 0;
     for row in rows {

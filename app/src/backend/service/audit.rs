@@ -65,6 +65,30 @@ pub async fn record_anonymous(
     target: Target<'_>,
     details: Value,
 ) -> Result<(), AppError> {
+    record_unsigned(conn, "anonymous", label, request, action, target, details).await
+}
+
+/// A change Keyward made by itself (housekeeping), not on anyone's request.
+pub async fn record_system(
+    conn: &mut Conn<'_>,
+    action: &str,
+    target: Target<'_>,
+    details: Value,
+) -> Result<(), AppError> {
+    let request = RequestInfo { ip: None, id: None };
+    record_unsigned(conn, "system", "keyward", &request, action, target, details).await
+}
+
+/// A record whose actor is no signed-in principal.
+async fn record_unsigned(
+    conn: &mut Conn<'_>,
+    actor_kind: &str,
+    label: &str,
+    request: &RequestInfo,
+    action: &str,
+    target: Target<'_>,
+    details: Value,
+) -> Result<(), AppError> {
     let at = now();
     outbox::on_audit(conn, action, target.id, &details, at).await?;
     let details = details.to_string();
@@ -72,7 +96,7 @@ pub async fn record_anonymous(
         conn,
         &NewAuditEvent {
             at,
-            actor_kind: "anonymous",
+            actor_kind,
             actor_id: None,
             actor_label: label,
             action,

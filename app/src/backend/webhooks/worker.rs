@@ -16,7 +16,10 @@ use crate::backend::clock::Clock;
 use crate::backend::crypto::ServerKey;
 use crate::backend::db::{Db, DbError};
 use crate::backend::repo::webhooks::{self as repo, NewDelivery, OutboxRow, Outcome};
+use crate::backend::service::audit::{self, action, Target};
 use crate::domain::webhook::next_attempt;
+use crate::errors::AppError;
+use serde_json::json;
 
 /// Rows one round takes at most.
 const BATCH: i64 = 16;
@@ -24,6 +27,22 @@ const BATCH: i64 = 16;
 const LEASE_SECS: i64 = TIMEOUT.as_secs() as i64 * 3;
 /// Poll interval when nothing wakes the worker (events written by another process).
 const POLL: Duration = Duration::from_secs(2);
+/// How often a process runs the housekeeping (`housekeep`): idempotent, so several processes
+/// doing it is harmless.
+const HOUSEKEEPING: Duration = Duration::from_secs(3600);
+/// An endpoint whose every attempt failed for this long is disabled (issue 14).
+pub const DISABLE_AFTER_SECS: i64 = 3 * 86_400;
+/// Events and the delivery log are kept this long.
+pub const RETENTION_SECS: i64 = 30 * 86_400;
+
+/// What one housekeeping pass did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Housekeeping {
+    /// Endpoints disabled for failing too long.
+    pub disabled: Vec<i64>,
+    /// Rows pruned (log entries and finished events).
+    pub pruned: usize,
+}
 
 #[derive(Clone)]
 pub struct Worker {
@@ -39,7 +58,14 @@ impl Worker {
     /// Runs rounds until the task is aborted. An abort in the middle of an attempt leaves the
     /// row claimed; its lease runs out and the attempt is made again (at least once).
     pub async fn run(self) {
+        let mut housekept: Option<std::time::Instant> = None;
         loop {
+            if housekept.is_none_or(|t| t.elapsed() >= HOUSEKEEPING) {
+                housekept = Some(std::time::Instant::now());
+                if let Err(e) = self.housekeep().await {
+                    tracing::warn!(error = %e, "webhook housekeeping: database error");
+                }
+            }
             let wake = WAKE.notified();
             match self.run_once().await {
                 Ok(n) if n > 0 => continue,
@@ -48,6 +74,45 @@ impl Worker {
             }
             let _ = tokio::time::timeout(POLL, wake).await;
         }
+    }
+
+    /// Disables endpoints failing for `DISABLE_AFTER_SECS` (with an audit record each, by
+    /// Keyward itself) and prunes what is older than `RETENTION_SECS`.
+    pub async fn housekeep(&self) -> Result<Housekeeping, AppError> {
+        let now = self.clock.now();
+        let disabled = self
+            .db
+            .transaction(|conn| {
+                Box::pin(async move {
+                    let rows = repo::disable_failing(conn, now - DISABLE_AFTER_SECS).await?;
+                    for (id, url) in &rows {
+                        audit::record_system(
+                            conn,
+                            action::WEBHOOK_UPDATE,
+                            Target {
+                                kind: "webhook",
+                                id: Some(*id),
+                                label: url,
+                            },
+                            json!({ "enabled": false, "reason": "failing for 3 days" }),
+                        )
+                        .await?;
+                    }
+                    Ok::<_, AppError>(rows.into_iter().map(|(id, _)| id).collect::<Vec<_>>())
+                })
+            })
+            .await?;
+        for id in &disabled {
+            tracing::warn!(
+                endpoint = id,
+                "webhook endpoint disabled: every attempt failed for 3 days"
+            );
+        }
+        let pruned = {
+            let mut pooled = self.db.get_writer().await?;
+            repo::prune(&mut pooled.conn(), now - RETENTION_SECS).await?
+        };
+        Ok(Housekeeping { disabled, pruned })
     }
 
     /// One round: claims due rows and attempts each. Returns how many were attempted.
