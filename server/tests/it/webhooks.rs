@@ -27,6 +27,7 @@ backends!(
     cli_creates_and_lists_endpoints,
     admins_manage_endpoints_over_http,
     failing_endpoints_are_disabled_and_old_deliveries_pruned,
+    each_revocation_is_announced_once,
 );
 
 #[derive(Debug, Clone)]
@@ -654,5 +655,58 @@ async fn failing_endpoints_are_disabled_and_old_deliveries_pruned(b: Backend) {
         count_sql(&app.state, &rows("webhook_deliveries", bad)).await,
         0
     );
+    app.stop().await;
+}
+
+/// A bulk revoke announces exactly the tokens it revoked (not one revoked before it), and
+/// removing a person announces each of their tokens (reason `owner_removed`).
+async fn each_revocation_is_announced_once(b: Backend) {
+    let db = TestDb::new(b).await;
+    let app = app_allowing_private(&db).await;
+    let receiver = Receiver::start().await;
+    create_endpoint(&app, &receiver.url(), "token.revoked").await;
+    let admin = app.user("admin@example.com", Role::Admin).await;
+    let account = create_account(&admin, "deploy_bot", "deployment").await;
+    let mut ids = Vec::new();
+    for name in ["one", "two", "three"] {
+        ids.push(create_token(&admin, account, name).await.0.to_string());
+    }
+    let (status, body) = admin.post("tokens/revoke", &[("id", &ids[0])]).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    let selected: Vec<(&str, &str)> = ids.iter().map(|id| ("ids[]", id.as_str())).collect();
+    let (status, body) = admin.post("tokens/revoke-selected", &selected).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+
+    let dev = app.user("dev@example.com", Role::Deployment).await;
+    for name in ["laptop", "build_agent"] {
+        let (status, body) = dev
+            .post("me/tokens/create", &[("name", name), ("expires_in", "30")])
+            .await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    }
+    let dev_id = count_sql(
+        &app.state,
+        "SELECT id AS n FROM users WHERE email = 'dev@example.com'",
+    )
+    .await;
+    let (status, body) = admin
+        .post("team/remove", &[("id", &dev_id.to_string())])
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+
+    let reasons = |reason: &str| {
+        format!(
+            "SELECT COUNT(*) AS n FROM webhook_outbox WHERE event_type = 'token.revoked' \
+             AND payload LIKE '%\"reason\":\"{reason}\"%'"
+        )
+    };
+    assert_eq!(count_sql(&app.state, &reasons("manual")).await, 1);
+    assert_eq!(
+        count_sql(&app.state, &reasons("bulk")).await,
+        2,
+        "not the one revoked before"
+    );
+    assert_eq!(count_sql(&app.state, &reasons("owner_removed")).await, 2);
+    assert!(eventually(LONG, || async { receiver.got().len() == 5 }).await);
     app.stop().await;
 }

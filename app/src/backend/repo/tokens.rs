@@ -438,17 +438,18 @@ pub async fn set_owner_disabled(
     }
 }
 
-/// Revokes the given live tokens (bulk revoke); returns how many were revoked.
+/// Revokes the given live tokens (bulk revoke); returns the ids it revoked (not those that
+/// were revoked already).
 pub async fn revoke_many(
     conn: &mut Conn<'_>,
     ids: &[i64],
     now: i64,
     by: &str,
     reason: &str,
-) -> QueryResult<usize> {
-    let mut revoked = 0;
+) -> QueryResult<Vec<i64>> {
+    let mut revoked = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
-        revoked += dispatch!(conn, |c| diesel::update(
+        revoked.extend(dispatch!(conn, |c| diesel::update(
             tokens::table.filter(tokens::id.eq_any(chunk))
         )
         .filter(tokens::revoked_at.is_null())
@@ -459,8 +460,9 @@ pub async fn revoke_many(
             tokens::previous_secret_hash.eq(None::<Vec<u8>>),
             tokens::previous_secret_expires_at.eq(None::<i64>),
         ))
-        .execute(c)
-        .await)?;
+        .returning(tokens::id)
+        .get_results::<i64>(c)
+        .await)?);
     }
     Ok(revoked)
 }

@@ -28,7 +28,8 @@ pub async fn add_daily_counts(
     if days.is_empty() {
         return Ok(());
     }
-    // In key order: concurrent flushes of other processes lock rows in the same order.
+    // In key order (sorted here and, after the join, by ORDER BY): concurrent flushes of
+    // other processes lock rows in the same order.
     let mut rows: Vec<(i64, i64, i64)> = days.iter().map(|((t, d), n)| (*t, *d, *n)).collect();
     rows.sort_unstable();
     match conn {
@@ -38,7 +39,7 @@ pub async fn add_daily_counts(
                     "INSERT INTO token_usage_daily (token_id, day, count) \
                      SELECT u.id, u.day, u.n \
                      FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(id, day, n) \
-                     JOIN tokens t ON t.id = u.id \
+                     JOIN tokens t ON t.id = u.id ORDER BY u.id, u.day \
                      ON CONFLICT (token_id, day) \
                      DO UPDATE SET count = token_usage_daily.count + excluded.count",
                 )
@@ -94,7 +95,7 @@ pub async fn note_client_ips(
                      SELECT u.id, u.ip, u.first_seen, u.last_seen, u.ua \
                      FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::text[]) \
                      AS u(id, ip, first_seen, last_seen, ua) \
-                     JOIN tokens t ON t.id = u.id {UPSERT}"
+                     JOIN tokens t ON t.id = u.id ORDER BY u.id, u.ip {UPSERT}"
                 ))
                 .bind::<Array<BigInt>, _>(chunk.iter().map(|r| r.0).collect::<Vec<_>>())
                 .bind::<Array<Text>, _>(chunk.iter().map(|r| r.1.ip.as_str()).collect::<Vec<_>>())

@@ -288,7 +288,11 @@ pub async fn record_attempt(
         Outcome::GaveUp => (None, None, Some(now)),
     };
     dispatch!(conn, |c| {
+        // Only under the lease this attempt was made with: if it ran out and the row was
+        // claimed again, or an Admin asked to redeliver, their state stands (the attempt is
+        // still logged).
         diesel::update(webhook_outbox::table.find(row.id))
+            .filter(webhook_outbox::claimed_until.eq(row.claimed_until))
             .set((
                 webhook_outbox::attempts.eq(delivery.attempt),
                 webhook_outbox::next_attempt_at.eq(next),
@@ -345,6 +349,11 @@ pub async fn find_outbox(conn: &mut Conn<'_>, id: i64) -> QueryResult<Option<Out
 /// Makes an event due again now (redeliver): a fresh day of retries from `now`.
 pub async fn redeliver(conn: &mut Conn<'_>, id: i64, now: i64) -> QueryResult<usize> {
     dispatch!(conn, |c| diesel::update(webhook_outbox::table.find(id))
+        .filter(
+            webhook_outbox::claimed_until
+                .is_null()
+                .or(webhook_outbox::claimed_until.le(now)),
+        )
         .set((
             webhook_outbox::next_attempt_at.eq(Some(now)),
             webhook_outbox::claimed_until.eq(None::<i64>),

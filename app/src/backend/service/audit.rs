@@ -34,7 +34,7 @@ pub async fn record(
     details: Value,
 ) -> Result<(), AppError> {
     let at = now();
-    outbox::on_audit(conn, action, target.id, &details, at).await?;
+    outbox::on_audit(conn, action, target.id, at).await?;
     let details = details.to_string();
     repo::insert(
         conn,
@@ -90,7 +90,7 @@ async fn record_unsigned(
     details: Value,
 ) -> Result<(), AppError> {
     let at = now();
-    outbox::on_audit(conn, action, target.id, &details, at).await?;
+    outbox::on_audit(conn, action, target.id, at).await?;
     let details = details.to_string();
     repo::insert(
         conn,

@@ -12,6 +12,7 @@ use crate::backend::repo::saved_searches as saved;
 use crate::backend::repo::token_table::{self as repo, TableFilter, TableQuery};
 use crate::backend::repo::{epoch, tokens};
 use crate::backend::state::AppState;
+use crate::backend::webhooks::outbox;
 use crate::domain::expiry::parse_date;
 use crate::domain::policy::{self, TokenTableScope};
 use crate::domain::token_query::{TokenQuery, COUNT_CAP};
@@ -141,7 +142,9 @@ pub async fn revoke_matching(
                         ),
                     });
                 }
-                let revoked = tokens::revoke_many(conn, &ids, now, &me.label, RevokeReason::Bulk.as_str()).await?;
+                let revoked_ids = tokens::revoke_many(conn, &ids, now, &me.label, RevokeReason::Bulk.as_str()).await?;
+                let revoked = revoked_ids.len();
+                outbox::tokens_revoked(conn, &revoked_ids, RevokeReason::Bulk.as_str(), now).await?;
                 epoch::bump(conn).await?;
                 let label = format!("{revoked} tokens");
                 audit::record(
@@ -152,7 +155,7 @@ pub async fn revoke_matching(
                     json!({
                         "count": revoked,
                         "filter": q.without_page().to_query_string(),
-                        "token_ids": ids.iter().take(1000).collect::<Vec<_>>(),
+                        "token_ids": revoked_ids.iter().take(1000).collect::<Vec<_>>(),
                     }),
                 )
                 .await?;
@@ -199,9 +202,12 @@ pub async fn revoke_selected(
                         ));
                     }
                 }
-                let revoked =
+                let revoked_ids =
                     tokens::revoke_many(conn, &ids, now, &me.label, RevokeReason::Bulk.as_str())
                         .await?;
+                let revoked = revoked_ids.len();
+                outbox::tokens_revoked(conn, &revoked_ids, RevokeReason::Bulk.as_str(), now)
+                    .await?;
                 epoch::bump(conn).await?;
                 let label = format!("{revoked} tokens");
                 audit::record(
@@ -213,7 +219,7 @@ pub async fn revoke_selected(
                         id: None,
                         label: &label,
                     },
-                    json!({ "count": revoked, "token_ids": ids }),
+                    json!({ "count": revoked, "token_ids": revoked_ids }),
                 )
                 .await?;
                 Ok(revoked as i64)

@@ -201,7 +201,14 @@ pub async fn send_test(state: &AppState, me: &Principal, id: i64) -> Result<(), 
         .db
         .transaction(|conn| {
             Box::pin(async move {
-                repo::find_endpoint(conn, id).await?.ok_or_else(not_found)?;
+                let endpoint = repo::find_endpoint(conn, id).await?.ok_or_else(not_found)?;
+                // Disabled endpoints get nothing (see `repo::claim_due`): say so instead of
+                // queueing an event that would wait.
+                if !endpoint.enabled {
+                    return Err(AppError::limit(
+                        "This endpoint is disabled: enable it to send a test event.",
+                    ));
+                }
                 outbox::enqueue_for(
                     conn,
                     id,
@@ -242,7 +249,20 @@ pub async fn redeliver(state: &AppState, me: &Principal, outbox_id: i64) -> Resu
                 if row.delivered_at.is_some() {
                     return Err(AppError::limit("This event was delivered."));
                 }
-                repo::redeliver(conn, outbox_id, now).await?;
+                let endpoint = repo::find_endpoint(conn, row.endpoint_id)
+                    .await?
+                    .ok_or_else(not_found)?;
+                if !endpoint.enabled {
+                    return Err(AppError::limit(
+                        "This endpoint is disabled: enable it before redelivering.",
+                    ));
+                }
+                // An attempt in flight would overwrite the reset when it finishes.
+                if repo::redeliver(conn, outbox_id, now).await? == 0 {
+                    return Err(AppError::limit(
+                        "This event is being sent right now. Try again in a minute.",
+                    ));
+                }
                 Ok::<_, AppError>(())
             })
         })

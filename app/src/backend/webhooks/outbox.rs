@@ -18,12 +18,11 @@ use crate::domain::timefmt;
 use crate::domain::webhook::EventType;
 
 /// The webhook events an audit record stands for, written to the outbox for every enabled
-/// endpoint subscribed to them. `target_id` and `details` are the audit record's.
+/// endpoint subscribed to them. `target_id` is the audit record's.
 pub async fn on_audit(
     conn: &mut Conn<'_>,
     audit_action: &str,
     target_id: Option<i64>,
-    details: &Value,
     now: i64,
 ) -> QueryResult<()> {
     let token_events: &[(EventType, Option<&str>)] = match audit_action {
@@ -34,7 +33,9 @@ pub async fn on_audit(
             (EventType::TokenLeakReported, None),
             (EventType::TokenRevoked, Some("leak_report")),
         ],
-        action::TOKEN_BULK_REVOKE => &[(EventType::TokenRevoked, Some("bulk"))],
+        // Bulk revokes write their events themselves (`tokens_revoked`): their audit record
+        // lists at most 1,000 of up to 5,000 tokens.
+        action::USER_REMOVE => &[],
         action::SA_DISABLE | action::SA_DELETE => &[],
         _ => return Ok(()),
     };
@@ -69,13 +70,13 @@ pub async fn on_audit(
                 }
             }
         }
-        action::TOKEN_BULK_REVOKE => {
-            let ids: Vec<i64> = details["token_ids"]
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_i64).collect())
-                .unwrap_or_default();
-            for row in find_tokens(conn, &ids).await? {
-                events.push((EventType::TokenRevoked, token_data(&row, Some("bulk"))));
+        action::USER_REMOVE => {
+            let Some(id) = target_id else { return Ok(()) };
+            for row in owner_removed_tokens(conn, id).await? {
+                events.push((
+                    EventType::TokenRevoked,
+                    token_data(&row, Some("owner_removed")),
+                ));
             }
         }
         _ => {
@@ -85,6 +86,30 @@ pub async fn on_audit(
                     events.push((*event, token_data(&row, *reason)));
                 }
             }
+        }
+    }
+    enqueue(conn, &subscriptions, &events, now).await
+}
+
+/// `token.revoked` for the tokens a bulk revoke revoked (the ids it actually changed, so a
+/// token that was revoked already is not announced again).
+pub async fn tokens_revoked(
+    conn: &mut Conn<'_>,
+    ids: &[i64],
+    reason: &str,
+    now: i64,
+) -> QueryResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let subscriptions = repo::enabled_subscriptions(conn).await?;
+    if subscriptions.is_empty() {
+        return Ok(());
+    }
+    let mut events = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        for row in find_tokens(conn, chunk).await? {
+            events.push((EventType::TokenRevoked, token_data(&row, Some(reason))));
         }
     }
     enqueue(conn, &subscriptions, &events, now).await
@@ -155,7 +180,7 @@ pub fn payload(event: EventType, data: &Value, now: i64) -> String {
 pub fn token_data(row: &TokenRow, reason: Option<&str>) -> Value {
     let (owner_kind, owner_id, link) = match (row.service_account_id, row.user_id) {
         (Some(sa), _) => ("service_account", sa, format!("/service-accounts/{sa}")),
-        (None, Some(u)) => ("user", u, "/tokens".to_string()),
+        (None, Some(u)) => ("user", u, format!("/tokens/{}", row.id)),
         (None, None) => ("unknown", 0, "/tokens".to_string()),
     };
     let mut data = json!({
@@ -185,6 +210,18 @@ async fn owner_deleted_tokens(conn: &mut Conn<'_>, account: i64) -> QueryResult<
     dispatch!(conn, |c| tokens::table
         .filter(tokens::service_account_id.eq(account))
         .filter(tokens::revoke_reason.eq("owner_deleted"))
+        .order(tokens::id)
+        .select(TokenRow::as_select())
+        .load(c)
+        .await)
+}
+
+/// A removed person's tokens, revoked in the removal's transaction (a removed person is never
+/// removed again, so no earlier revocation is announced twice).
+async fn owner_removed_tokens(conn: &mut Conn<'_>, user: i64) -> QueryResult<Vec<TokenRow>> {
+    dispatch!(conn, |c| tokens::table
+        .filter(tokens::user_id.eq(user))
+        .filter(tokens::revoke_reason.eq("owner_removed"))
         .order(tokens::id)
         .select(TokenRow::as_select())
         .load(c)
