@@ -223,7 +223,8 @@ pub enum WebhookCommand {
         #[arg(long)]
         url: String,
         /// Comma-separated event types (token.created, token.rotated, token.revoked,
-        /// token.leak_reported, service_account.disabled, service_account.deleted), or `all`.
+        /// token.leak_reported, token.expiring, token.expired, service_account.disabled,
+        /// service_account.deleted), or `all`.
         #[arg(long)]
         events: String,
         /// What it is for (default: none).

@@ -12,17 +12,21 @@ pub enum EventType {
     TokenRotated,
     TokenRevoked,
     TokenLeakReported,
+    TokenExpiring,
+    TokenExpired,
     ServiceAccountDisabled,
     ServiceAccountDeleted,
     WebhookTest,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 7] = [
+    pub const ALL: [EventType; 9] = [
         EventType::TokenCreated,
         EventType::TokenRotated,
         EventType::TokenRevoked,
         EventType::TokenLeakReported,
+        EventType::TokenExpiring,
+        EventType::TokenExpired,
         EventType::ServiceAccountDisabled,
         EventType::ServiceAccountDeleted,
         EventType::WebhookTest,
@@ -34,6 +38,8 @@ impl EventType {
             EventType::TokenRotated => "token.rotated",
             EventType::TokenRevoked => "token.revoked",
             EventType::TokenLeakReported => "token.leak_reported",
+            EventType::TokenExpiring => "token.expiring",
+            EventType::TokenExpired => "token.expired",
             EventType::ServiceAccountDisabled => "service_account.disabled",
             EventType::ServiceAccountDeleted => "service_account.deleted",
             EventType::WebhookTest => "webhook.test",
@@ -241,6 +247,56 @@ fn refused_v6(ip: Ipv6Addr) -> Option<&'static str> {
     })
 }
 
+/// Days before expiry a `token.expiring` notice is sent, largest first.
+pub const EXPIRY_NOTICE_DAYS: [i32; 3] = [14, 7, 1];
+/// The threshold recorded for `token.expired`.
+pub const EXPIRED_NOTICE: i32 = 0;
+const DAY: i64 = 86_400;
+
+/// A notice due for a token: its threshold (days before expiry, `EXPIRED_NOTICE` for
+/// `token.expired`) and whether an event is sent for it (`false`: only recorded as done).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DueNotice {
+    pub threshold: i32,
+    pub emit: bool,
+}
+
+/// The notices due at `now` for a token created at `created_at` that expires at `expires_at`.
+///
+/// A warning `t` is due from `t` days before expiry until expiry, and only if that moment was
+/// still ahead when the token was created (a 5-day token gets the 1-day warning, never the 7-
+/// or 14-day one). When several are due at once (the scan did not run for a while), only the
+/// smallest is sent, the nearest to the truth; the larger ones are recorded as done without an
+/// event, so a receiver never gets a stale "14 days left" after "7 days left".
+/// `token.expired` is due during the day after expiry, so tokens that expired long before
+/// (an upgrade, a long outage) do not flood receivers.
+pub fn due_expiry_notices(created_at: i64, expires_at: i64, now: i64) -> Vec<DueNotice> {
+    if expires_at <= now {
+        return if expires_at > now - DAY {
+            vec![DueNotice {
+                threshold: EXPIRED_NOTICE,
+                emit: true,
+            }]
+        } else {
+            Vec::new()
+        };
+    }
+    let due: Vec<i32> = EXPIRY_NOTICE_DAYS
+        .into_iter()
+        .filter(|t| {
+            let at = expires_at - i64::from(*t) * DAY;
+            at <= now && at >= created_at
+        })
+        .collect();
+    let smallest = due.iter().copied().min();
+    due.into_iter()
+        .map(|threshold| DueNotice {
+            threshold,
+            emit: Some(threshold) == smallest,
+        })
+        .collect()
+}
+
 /// The first retry comes within a minute; each later one waits twice as long, capped at an
 /// hour; nothing is attempted more than a day after the event.
 pub const GIVE_UP_AFTER_SECS: i64 = 24 * 3600;
@@ -371,6 +427,47 @@ mod tests {
         assert_eq!(
             format_events(&[EventType::TokenCreated, EventType::WebhookTest]),
             "token.created,webhook.test"
+        );
+    }
+
+    fn notices(created: i64, expires: i64, now: i64) -> Vec<(i32, bool)> {
+        due_expiry_notices(created, expires, now)
+            .into_iter()
+            .map(|n| (n.threshold, n.emit))
+            .collect()
+    }
+
+    #[test]
+    fn expiry_notices_fall_due_at_each_threshold() {
+        let day = 86_400;
+        let exp = 20 * day;
+        assert_eq!(notices(0, exp, 0), vec![]);
+        assert_eq!(notices(0, exp, exp - 14 * day - 1), vec![]);
+        assert_eq!(notices(0, exp, exp - 14 * day), vec![(14, true)]);
+        assert_eq!(notices(0, exp, exp - 13 * day), vec![(14, true)]);
+        assert_eq!(notices(0, exp, exp - 6 * day), vec![(14, false), (7, true)]);
+        assert_eq!(
+            notices(0, exp, exp - 1),
+            vec![(14, false), (7, false), (1, true)]
+        );
+        assert_eq!(notices(0, exp, exp), vec![(0, true)]);
+        assert_eq!(notices(0, exp, exp + day - 1), vec![(0, true)]);
+        assert_eq!(notices(0, exp, exp + day), vec![]);
+    }
+
+    #[test]
+    fn only_thresholds_ahead_at_creation_are_due() {
+        let day = 86_400;
+        // A 5-day token: only the 1-day warning, never 7 or 14.
+        assert_eq!(notices(0, 5 * day, 4 * day), vec![(1, true)]);
+        assert_eq!(notices(0, 5 * day, 3 * day), vec![]);
+        // Exactly 7 days: the 7-day warning is due at creation.
+        assert_eq!(notices(0, 7 * day, 0), vec![(7, true)]);
+        // Created 2 hours before expiry: no warning, still the expired event.
+        assert_eq!(notices(10 * day, 10 * day + 7200, 10 * day + 3600), vec![]);
+        assert_eq!(
+            notices(10 * day, 10 * day + 7200, 10 * day + 7200),
+            vec![(0, true)]
         );
     }
 

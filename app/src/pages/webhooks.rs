@@ -82,7 +82,7 @@ pub fn WebhooksPage() -> impl IntoView {
                                 hint="HTTPS only. Private, loopback and link-local addresses are refused."/>
                             <Field id="webhook-events".into() name="events" label="Events" error=error required=true
                                 value="all"
-                                hint="Comma-separated: token.created, token.rotated, token.revoked, token.leak_reported, service_account.disabled, service_account.deleted; or all."/>
+                                hint="Comma-separated: token.created, token.rotated, token.revoked, token.leak_reported, token.expiring, token.expired, service_account.disabled, service_account.deleted; or all."/>
                             <Field id="webhook-description".into() name="description" label="Description" error=error/>
                             <Submit label="Add endpoint" busy_label="Adding…" pending=actions.create.pending().into()/>
                         </ActionForm>

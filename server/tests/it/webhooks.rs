@@ -28,6 +28,7 @@ backends!(
     admins_manage_endpoints_over_http,
     failing_endpoints_are_disabled_and_old_deliveries_pruned,
     each_revocation_is_announced_once,
+    expiry_events_are_sent_once_per_threshold,
 );
 
 #[derive(Debug, Clone)]
@@ -708,5 +709,128 @@ async fn each_revocation_is_announced_once(b: Backend) {
     );
     assert_eq!(count_sql(&app.state, &reasons("owner_removed")).await, 2);
     assert!(eventually(LONG, || async { receiver.got().len() == 5 }).await);
+    app.stop().await;
+}
+
+const DAY: i64 = 86_400;
+
+async fn expiry_events_are_sent_once_per_threshold(b: Backend) {
+    let db = TestDb::new(b).await;
+    let app = app_allowing_private(&db).await;
+    let receiver = Receiver::start().await;
+    let (_, secret) = create_endpoint(&app, &receiver.url(), "token.expiring,token.expired").await;
+    let admin = app.user("admin@example.com", Role::Admin).await;
+    let account = create_account(&admin, "deploy_bot", "deployment").await;
+    let expires_in = |id: i64, days: i64| {
+        format!(
+            "UPDATE tokens SET expires_at = created_at + {} WHERE id = {id}",
+            days * DAY
+        )
+    };
+    let (long, _) = create_token(&admin, account, "long").await;
+    exec_sql(&app.state, &expires_in(long, 20)).await;
+    let (short, _) = create_token(&admin, account, "short").await;
+    exec_sql(&app.state, &expires_in(short, 5)).await;
+    let (revoked, _) = create_token(&admin, account, "revoked").await;
+    exec_sql(&app.state, &expires_in(revoked, 20)).await;
+    admin
+        .post("tokens/revoke", &[("id", &revoked.to_string())])
+        .await;
+
+    // A second process on the same database, its clock moved with the app's.
+    let mut config = db.config();
+    config.webhook_allow_private = true;
+    let other = server::startup::build_state(&config).await.unwrap();
+    let mut other_worker = other.webhook_worker();
+    other_worker.clock = app.state.clock.clone();
+    let worker = app.state.webhook_worker();
+    let state = app.state.clone();
+    let outbox = |event: &'static str| {
+        let state = state.clone();
+        async move {
+            count_sql(
+                &state,
+                &format!("SELECT COUNT(*) AS n FROM webhook_outbox WHERE event_type = '{event}'"),
+            )
+            .await
+        }
+    };
+    // Both processes scan at once, twice: each notice is written once.
+    let scan = || async {
+        for _ in 0..2 {
+            let (a, b) = tokio::join!(worker.scan_expiry(), other_worker.scan_expiry());
+            a.unwrap();
+            b.unwrap();
+        }
+    };
+    let mut elapsed = 0;
+    let mut at = |secs: i64| {
+        app.state.clock.advance(secs - elapsed);
+        elapsed = secs;
+    };
+
+    scan().await;
+    assert_eq!(outbox("token.expiring").await, 0);
+    // 23 hours before the short token expires: its 1-day warning (never 14 or 7).
+    at(4 * DAY + 3600);
+    scan().await;
+    assert_eq!(outbox("token.expiring").await, 1);
+    // An hour after it expired.
+    at(5 * DAY + 3600);
+    scan().await;
+    assert_eq!(outbox("token.expired").await, 1);
+    // 13 days before the long token expires: 14 days.
+    at(7 * DAY);
+    scan().await;
+    assert_eq!(outbox("token.expiring").await, 2);
+    // 6 days before: 7 days.
+    at(14 * DAY);
+    scan().await;
+    assert_eq!(outbox("token.expiring").await, 3);
+    // 12 hours before: 1 day.
+    at(20 * DAY - 12 * 3600);
+    scan().await;
+    assert_eq!(outbox("token.expiring").await, 4);
+    // Past expiry: expired; a day later nothing more.
+    at(20 * DAY + 60);
+    scan().await;
+    assert_eq!(outbox("token.expired").await, 2);
+    at(22 * DAY);
+    scan().await;
+    assert_eq!(outbox("token.expiring").await, 4);
+    assert_eq!(outbox("token.expired").await, 2);
+
+    assert!(eventually(LONG, || async { receiver.got().len() >= 6 }).await);
+    let got = receiver.got();
+    assert_eq!(got.len(), 6, "each notice delivered once");
+    assert!(got.iter().all(|g| verify(&secret, g)), "signed");
+    let mut seen: Vec<(i64, String, Option<i64>)> = got
+        .iter()
+        .map(|g| {
+            let v: Value = serde_json::from_str(&g.body).unwrap();
+            assert!(v["data"]["name"].is_string());
+            (
+                v["data"]["id"].as_i64().unwrap(),
+                v["type"].as_str().unwrap().to_string(),
+                v["data"]["days"].as_i64(),
+            )
+        })
+        .collect();
+    seen.sort();
+    let mut expected = vec![
+        (short, "token.expiring".to_string(), Some(1)),
+        (short, "token.expired".to_string(), None),
+        (long, "token.expiring".to_string(), Some(14)),
+        (long, "token.expiring".to_string(), Some(7)),
+        (long, "token.expiring".to_string(), Some(1)),
+        (long, "token.expired".to_string(), None),
+    ];
+    expected.sort();
+    assert_eq!(seen, expected);
+    assert!(
+        !seen.iter().any(|(id, _, _)| *id == revoked),
+        "revoked: nothing"
+    );
+    other.db.close();
     app.stop().await;
 }

@@ -209,6 +209,14 @@ diesel::joinable!(tokens -> service_accounts (service_account_id));
 diesel::joinable!(tokens -> users (user_id));
 diesel::joinable!(saved_searches -> users (owner_id));
 
+diesel::table! {
+    webhook_expiry_notices (token_id, threshold) {
+        token_id -> BigInt,
+        threshold -> Integer,
+        emitted_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     one_time_codes,
@@ -225,4 +233,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_endpoints,
     webhook_outbox,
     webhook_deliveries,
+    webhook_expiry_notices,
 );

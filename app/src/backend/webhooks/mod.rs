@@ -2,6 +2,7 @@
 //! the change (`outbox`), and a worker per process delivers them (`worker`) with signed
 //! requests (`sign`) to addresses the SSRF guard allows (`guard`, `send`).
 
+pub mod expiry;
 pub mod guard;
 pub mod outbox;
 pub mod send;

@@ -115,6 +115,23 @@ pub async fn tokens_revoked(
     enqueue(conn, &subscriptions, &events, now).await
 }
 
+/// One token event (`token_data` plus the fields of `extra`, an object) for every subscription
+/// that wants it: for events no audit record stands for (the expiry scan).
+pub(crate) async fn emit_token_event(
+    conn: &mut Conn<'_>,
+    subscriptions: &[(i64, String)],
+    event: EventType,
+    row: &TokenRow,
+    extra: Value,
+    now: i64,
+) -> QueryResult<()> {
+    let mut data = token_data(row, None);
+    if let (Some(data), Value::Object(extra)) = (data.as_object_mut(), extra) {
+        data.extend(extra);
+    }
+    enqueue(conn, subscriptions, &[(event, data)], now).await
+}
+
 /// Writes each event for every subscription that wants it (`webhook.test` goes only where the
 /// caller sends it, see `enqueue_for`).
 pub async fn enqueue(

@@ -30,6 +30,9 @@ const POLL: Duration = Duration::from_secs(2);
 /// How often a process runs the housekeeping (`housekeep`): idempotent, so several processes
 /// doing it is harmless.
 const HOUSEKEEPING: Duration = Duration::from_secs(3600);
+/// How often a process scans for expiry events (`scan_expiry`): each notice is sent once
+/// whichever process finds it first.
+const EXPIRY_SCAN: Duration = Duration::from_secs(60);
 /// An endpoint whose every attempt failed for this long is disabled (issue 14).
 pub const DISABLE_AFTER_SECS: i64 = 3 * 86_400;
 /// Events and the delivery log are kept this long.
@@ -59,11 +62,18 @@ impl Worker {
     /// row claimed; its lease runs out and the attempt is made again (at least once).
     pub async fn run(self) {
         let mut housekept: Option<std::time::Instant> = None;
+        let mut scanned: Option<std::time::Instant> = None;
         loop {
             if housekept.is_none_or(|t| t.elapsed() >= HOUSEKEEPING) {
                 housekept = Some(std::time::Instant::now());
                 if let Err(e) = self.housekeep().await {
                     tracing::warn!(error = %e, "webhook housekeeping: database error");
+                }
+            }
+            if scanned.is_none_or(|t| t.elapsed() >= EXPIRY_SCAN) {
+                scanned = Some(std::time::Instant::now());
+                if let Err(e) = self.scan_expiry().await {
+                    tracing::warn!(error = %e, "webhook expiry scan: database error");
                 }
             }
             let wake = WAKE.notified();
@@ -113,6 +123,17 @@ impl Worker {
             repo::prune(&mut pooled.conn(), now - RETENTION_SECS).await?
         };
         Ok(Housekeeping { disabled, pruned })
+    }
+
+    /// Writes the `token.expiring` / `token.expired` events due now, in one short
+    /// transaction (`expiry::scan`). Returns how many were written.
+    pub async fn scan_expiry(&self) -> Result<usize, AppError> {
+        let now = self.clock.now();
+        self.db
+            .transaction(|conn| {
+                Box::pin(async move { Ok::<_, AppError>(super::expiry::scan(conn, now).await?) })
+            })
+            .await
     }
 
     /// One round: claims due rows and attempts each. Returns how many were attempted.
