@@ -46,7 +46,10 @@ test.describe('token page', () => {
 
   test('the owner of a token that expires within a week sees a notice with a link to it', async ({ page, js, pageApi }) => {
     const soon = uniqueName('expiring');
-    const { token } = await pageApi.call<{ token: { id: number } }>('me/tokens/create', { name: soon, expires_in: '7' });
+    // Through the end of the day after tomorrow (UTC): well inside the 7-day warning period.
+    // (A 7-day token is not "expiring soon" when it is created: the period is exclusive.)
+    const expiresOn = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
+    const { token } = await pageApi.call<{ token: { id: number } }>('me/tokens/create', { name: soon, expires_in: 'custom', expires_on: expiresOn });
     const detail = new TokenDetailPage(page, js);
     await detail.goto(token.id, soon);
     const notice = page.getByRole('status').filter({ hasText: 'expires soon' }).or(page.getByRole('status').filter({ hasText: 'expire soon' }));
