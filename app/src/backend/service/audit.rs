@@ -33,27 +33,13 @@ pub async fn record(
     target: Target<'_>,
     details: Value,
 ) -> Result<(), AppError> {
-    let at = now();
-    outbox::on_audit(conn, action, target.id, at).await?;
-    let details = details.to_string();
-    repo::insert(
-        conn,
-        &NewAuditEvent {
-            at,
-            actor_kind: actor.actor_kind(),
-            actor_id: actor.actor_id(),
-            actor_label: &actor.label,
-            action,
-            target_kind: target.kind,
-            target_id: target.id,
-            target_label: target.label,
-            ip: actor.request.ip.as_deref(),
-            details: &details,
-            request_id: actor.request.id.as_deref(),
-        },
-    )
-    .await?;
-    Ok(())
+    let who = Actor {
+        kind: actor.actor_kind(),
+        id: actor.actor_id(),
+        label: &actor.label,
+        request: &actor.request,
+    };
+    write(conn, who, action, target, details).await
 }
 
 /// For events without an authenticated actor (failed logins, public leak reports).
@@ -65,7 +51,13 @@ pub async fn record_anonymous(
     target: Target<'_>,
     details: Value,
 ) -> Result<(), AppError> {
-    record_unsigned(conn, "anonymous", label, request, action, target, details).await
+    let who = Actor {
+        kind: "anonymous",
+        id: None,
+        label,
+        request,
+    };
+    write(conn, who, action, target, details).await
 }
 
 /// A change Keyward made by itself (housekeeping), not on anyone's request.
@@ -76,15 +68,27 @@ pub async fn record_system(
     details: Value,
 ) -> Result<(), AppError> {
     let request = RequestInfo { ip: None, id: None };
-    record_unsigned(conn, "system", "keyward", &request, action, target, details).await
+    let who = Actor {
+        kind: "system",
+        id: None,
+        label: "keyward",
+        request: &request,
+    };
+    write(conn, who, action, target, details).await
 }
 
-/// A record whose actor is no signed-in principal.
-async fn record_unsigned(
+/// Who a record names as its actor.
+struct Actor<'a> {
+    kind: &'a str,
+    id: Option<i64>,
+    label: &'a str,
+    request: &'a RequestInfo,
+}
+
+/// The one place a record is written, with the webhook events it stands for.
+async fn write(
     conn: &mut Conn<'_>,
-    actor_kind: &str,
-    label: &str,
-    request: &RequestInfo,
+    who: Actor<'_>,
     action: &str,
     target: Target<'_>,
     details: Value,
@@ -96,16 +100,16 @@ async fn record_unsigned(
         conn,
         &NewAuditEvent {
             at,
-            actor_kind,
-            actor_id: None,
-            actor_label: label,
+            actor_kind: who.kind,
+            actor_id: who.id,
+            actor_label: who.label,
             action,
             target_kind: target.kind,
             target_id: target.id,
             target_label: target.label,
-            ip: request.ip.as_deref(),
+            ip: who.request.ip.as_deref(),
             details: &details,
-            request_id: request.id.as_deref(),
+            request_id: who.request.id.as_deref(),
         },
     )
     .await?;
