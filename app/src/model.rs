@@ -134,6 +134,7 @@ pub enum RevokeReason {
     OwnerDeleted,
     OwnerRemoved,
     Bulk,
+    Policy,
 }
 
 impl RevokeReason {
@@ -144,6 +145,7 @@ impl RevokeReason {
             RevokeReason::OwnerDeleted => "owner_deleted",
             RevokeReason::OwnerRemoved => "owner_removed",
             RevokeReason::Bulk => "bulk",
+            RevokeReason::Policy => "policy",
         }
     }
 
@@ -154,6 +156,7 @@ impl RevokeReason {
             RevokeReason::OwnerDeleted,
             RevokeReason::OwnerRemoved,
             RevokeReason::Bulk,
+            RevokeReason::Policy,
         ]
         .into_iter()
         .find(|r| r.as_str() == s)
@@ -166,12 +169,16 @@ impl RevokeReason {
             RevokeReason::OwnerDeleted => "revoked: service account deleted",
             RevokeReason::OwnerRemoved => "revoked: user removed",
             RevokeReason::Bulk => "revoked in bulk",
+            RevokeReason::Policy => "revoked: unused (stale-token policy)",
         }
     }
 
     /// Leaked tokens and tokens of deleted owners stay dead for good.
     pub fn restorable(self) -> bool {
-        matches!(self, RevokeReason::Manual | RevokeReason::Bulk)
+        matches!(
+            self,
+            RevokeReason::Manual | RevokeReason::Bulk | RevokeReason::Policy
+        )
     }
 }
 
@@ -274,6 +281,31 @@ impl<T> Page<T> {
 pub struct OrgSettings {
     pub max_token_lifetime_days: Option<i64>,
     pub default_rate_limit_per_minute: i64,
+    /// The stale-token policy: revoke tokens unused for this many days (None: off).
+    pub stale_token_days: Option<i64>,
+}
+
+/// What the stale-token policy would do with `days`, as of now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StalePreview {
+    pub days: i64,
+    /// Tokens warned today and revoked on `revokes_on` unless used before: unused for
+    /// `days - 7` days or more.
+    pub count: i64,
+    /// Of those, the ones unused for the full `days` already.
+    pub unused_full_period: i64,
+    /// The first of them, longest unused first.
+    pub tokens: Vec<StaleToken>,
+    pub revokes_on: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaleToken {
+    pub id: i64,
+    pub name: String,
+    pub owner: String,
+    pub last_used_at: Option<i64>,
+    pub created_at: i64,
 }
 
 /// What the login page needs to know before anyone is signed in.

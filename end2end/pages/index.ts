@@ -6,3 +6,4 @@ export { TeamPage } from './team';
 export { TokenList } from './tokens';
 export { TokenTable } from './token-table';
 export { TokenDetailPage } from './token-detail';
+export { SettingsPage, WebhooksPage } from './settings';

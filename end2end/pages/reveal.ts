@@ -10,7 +10,7 @@ export class Reveal {
     readonly page: Page,
     readonly js: boolean,
     /** "token" or "link": the noun in the wording. */
-    readonly noun: 'token' | 'link' = 'token',
+    readonly noun: 'token' | 'link' | 'secret' = 'token',
   ) {}
 
   /** The dialog (JavaScript) or the panel (no JavaScript). */

@@ -130,6 +130,8 @@ export async function startServer(project: string): Promise<ServerInfo> {
         KEYWARD_DATA_DIR: dataDir,
         KEYWARD_LISTEN: `127.0.0.1:${port}`,
         KEYWARD_BASE_URL: `${origin}/`,
+        // The webhook spec sends to a receiver on this machine (loopback is refused otherwise).
+        KEYWARD_WEBHOOK_ALLOW_PRIVATE: '1',
         NO_COLOR: '1',
         LEPTOS_SITE_ROOT: siteCopy,
         LEPTOS_OUTPUT_NAME: 'keyward',

@@ -12,6 +12,7 @@ pub mod policy;
 pub mod redirect;
 pub mod role;
 pub mod sensitive;
+pub mod stale;
 pub mod throttle;
 pub mod timefmt;
 pub mod token_format;

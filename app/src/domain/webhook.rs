@@ -103,6 +103,31 @@ pub struct EndpointUrl {
     pub port: u16,
 }
 
+/// What the audit log and the server log call an endpoint: its scheme, host and port. The path
+/// and query stay out: receivers such as chat webhooks carry their own secret there.
+pub fn url_label(url: &str) -> String {
+    match validate_url(url, true) {
+        Ok(u) => {
+            let (scheme, default_port) = if u.https {
+                ("https", 443)
+            } else {
+                ("http", 80)
+            };
+            let host = if u.host.contains(':') {
+                format!("[{}]", u.host)
+            } else {
+                u.host
+            };
+            if u.port == default_port {
+                format!("{scheme}://{host}")
+            } else {
+                format!("{scheme}://{host}:{}", u.port)
+            }
+        }
+        Err(_) => "webhook endpoint".to_string(),
+    }
+}
+
 /// Checks the URL's shape: `https://` (or `http://` when private targets are allowed, i.e.
 /// tests and labs), a host, no user name or password, no fragment, no spaces. Where the host
 /// points is checked when it is resolved (`refused_ip`), at creation and at every delivery.
@@ -213,6 +238,8 @@ fn refused_v4(ip: Ipv4Addr) -> Option<&'static str> {
         "reserved"
     } else if o[0] == 198 && (o[1] & 0xfe) == 18 {
         "benchmarking"
+    } else if o[0] == 192 && o[1] == 88 && o[2] == 99 {
+        "6to4 relay (192.88.99.0/24)"
     } else {
         return None;
     })
@@ -228,6 +255,10 @@ fn refused_v6(ip: Ipv6Addr) -> Option<&'static str> {
         "unique-local (fc00::/7)"
     } else if (s[0] & 0xffc0) == 0xfe80 {
         "link-local"
+    } else if (s[0] & 0xffc0) == 0xfec0 {
+        "site-local (fec0::/10)"
+    } else if s[..4] == [0x0100, 0, 0, 0] {
+        "discard-only (100::/64)"
     } else if ip.is_multicast() {
         "multicast"
     } else if s[..5] == [0, 0, 0, 0, 0] && (s[5] == 0xffff || s[5] == 0) {
@@ -360,9 +391,30 @@ mod tests {
             "64:ff9b::7f00:1",
             "2002:7f00:1::1",
             "2001:db8::1",
+            "192.88.99.1",
+            "fec0::1",
+            "100::1",
+            "64:ff9b:1::a00:1",
         ] {
             assert!(refused(ip), "{ip} must be refused");
         }
+    }
+
+    #[test]
+    fn labels_keep_the_path_out() {
+        assert_eq!(
+            url_label("https://hooks.example.com/services/T000/B000/XXXXsecret"),
+            "https://hooks.example.com"
+        );
+        assert_eq!(
+            url_label("http://127.0.0.1:8080/hook?key=s3cr3t"),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            url_label("https://[2001:db8::1]:8443/x"),
+            "https://[2001:db8::1]:8443"
+        );
+        assert_eq!(url_label("not a url"), "webhook endpoint");
     }
 
     #[test]

@@ -1,16 +1,23 @@
 use leptos::prelude::*;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
 
-use crate::api::settings::{get_settings, UpdateSettings};
+use crate::api::settings::{get_settings, preview_stale_policy, SetStalePolicy, UpdateSettings};
 use crate::components::form::{action_error, action_ok, Field, FormError, Submit};
 use crate::components::layout::{me as signed_in, user_resource, ErrorPanel, Loading, PageHeader};
-use crate::domain::policy;
+use crate::domain::{policy, stale, timefmt};
 use crate::errors::AppError;
+use crate::model::StalePreview;
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     let user = user_resource();
     let update = ServerAction::<UpdateSettings>::new();
-    let settings = Resource::new(move || update.version().get(), |_| get_settings());
+    let set_stale = ServerAction::<SetStalePolicy>::new();
+    let settings = Resource::new(
+        move || (update.version().get(), set_stale.version().get()),
+        |_| get_settings(),
+    );
     let error = action_error(update);
     let saved = action_ok(update);
     view! {
@@ -48,10 +55,124 @@ pub fn SettingsPage() -> impl IntoView {
                                     />
                                     <Submit label="Save settings" busy_label="Saving…" pending=update.pending().into()/>
                                 </ActionForm>
+                                <StalePolicy current=s.stale_token_days set=set_stale/>
                             }
                             .into_any(),
                         }
                     })}
                 </Transition>
+    }
+}
+
+/// "Revoke tokens unused for N days": the policy as it stands, a preview for the days asked
+/// for (in the URL, `?stale_days=N`: it survives reload and works without JavaScript), and the
+/// switch, offered only beside a preview so nobody turns it on blind.
+#[component]
+fn StalePolicy(current: Option<i64>, set: ServerAction<SetStalePolicy>) -> impl IntoView {
+    let query = use_query_map();
+    let asked = Memo::new(move |_| query.read().get("stale_days").unwrap_or_default());
+    let preview = Resource::new(
+        move || asked.get(),
+        |days| async move {
+            if days.trim().is_empty() {
+                None
+            } else {
+                Some(preview_stale_policy(days).await)
+            }
+        },
+    );
+    let error = action_error(set);
+    let status = match current {
+        None => "Off: tokens are never revoked for disuse.".to_string(),
+        Some(d) => format!(
+            "On: a token unused for {d} days is revoked, after a {}-day warning (webhook event token.expiring, reason unused).",
+            stale::WARNING_DAYS
+        ),
+    };
+    view! {
+        <section class="panel stack" aria-labelledby="stale-heading">
+            <h2 id="stale-heading">"Stale-token policy"</h2>
+            <p id="stale-status">{status}</p>
+            <FormError error=error fields=&[]/>
+            {current.map(|_| view! {
+                <ActionForm action=set>
+                    <input type="hidden" name="days" value=""/>
+                    <button type="submit" class="btn" disabled=move || set.pending().get()>"Turn the policy off"</button>
+                </ActionForm>
+            })}
+            <Form method="GET" action="" attr:class="toolbar">
+                <div class="field inline">
+                    <label for="stale-days">"Revoke tokens unused for (days)"</label>
+                    <input id="stale-days" type="number" name="stale_days" min=stale::MIN_DAYS max=stale::MAX_DAYS required
+                        value=move || { let a = asked.get(); if a.is_empty() { current.map(|d| d.to_string()).unwrap_or_default() } else { a } }
+                        aria-describedby="stale-days-hint"/>
+                </div>
+                <button type="submit" class="btn">"Preview"</button>
+            </Form>
+            <p id="stale-days-hint" class="hint">
+                {format!("Between {} and {} days. A token is unused since its last request, or since it was created if it never made one. Preview first: the policy is turned on from the preview.", stale::MIN_DAYS, stale::MAX_DAYS)}
+            </p>
+            <Transition fallback=|| view! { <Loading what="preview"/> }>
+                {move || Suspend::new(async move {
+                    match preview.await {
+                        None => ().into_any(),
+                        Some(Err(e)) => view! {
+                            <div class="alert alert-error" role="alert" id="stale-days-error">{e.to_string()}</div>
+                        }
+                        .into_any(),
+                        Some(Ok(p)) => view! { <StalePreviewView preview=p set=set/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn StalePreviewView(preview: StalePreview, set: ServerAction<SetStalePolicy>) -> impl IntoView {
+    let p = preview;
+    let now = timefmt::now();
+    let warned_after = p.days - stale::WARNING_DAYS;
+    let summary = if p.count == 0 {
+        format!("No token has been unused for {warned_after} days or more: turning the policy on revokes nothing this week.")
+    } else {
+        format!(
+            "{} {} unused for {warned_after} days or more ({} of them for {} days already). Turning the policy on warns {} now and revokes {} on {} unless {} used before.",
+            p.count,
+            if p.count == 1 { "token has been" } else { "tokens have been" },
+            p.unused_full_period,
+            p.days,
+            if p.count == 1 { "it" } else { "them" },
+            if p.count == 1 { "it" } else { "them" },
+            timefmt::date(p.revokes_on),
+            if p.count == 1 { "it is" } else { "they are" },
+        )
+    };
+    let more = p.count - p.tokens.len() as i64;
+    let days = p.days.to_string();
+    view! {
+        <div class="stack" id="stale-preview">
+            <p role="status">{summary}</p>
+            {(!p.tokens.is_empty()).then(|| view! {
+                <ul class="plain-list" aria-label="Tokens the policy would revoke">
+                    {p.tokens.into_iter().map(|t| {
+                        let used = match t.last_used_at {
+                            Some(at) => format!("last used {}", timefmt::relative(at, now)),
+                            None => format!("never used, created {}", timefmt::relative(t.created_at, now)),
+                        };
+                        view! {
+                            <li><a href=format!("/tokens/{}", t.id)>{t.name}</a>" · "{t.owner}" · "{used}</li>
+                        }
+                    }).collect_view()}
+                </ul>
+            })}
+            {(more > 0).then(|| view! { <p>{format!("and {more} more.")}</p> })}
+            <ActionForm action=set>
+                <input type="hidden" name="days" value=days/>
+                <button type="submit" class="btn btn-primary" disabled=move || set.pending().get()>
+                    {format!("Turn on: revoke tokens unused for {} days", p.days)}
+                </button>
+            </ActionForm>
+        </div>
     }
 }

@@ -183,7 +183,7 @@ fn Deliveries(id: i64) -> impl IntoView {
                     Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
                     Ok(rows) if rows.is_empty() => view! { <p class="muted">"No deliveries yet."</p> }.into_any(),
                     Ok(rows) => view! {
-                        <table class="table">
+                        <table class="table" aria-label="Delivery log">
                             <thead><tr>
                                 <th scope="col">"Time"</th><th scope="col">"Event"</th><th scope="col">"Result"</th>
                                 <th scope="col">"Latency"</th><th scope="col">"Attempt"</th><th scope="col">"Next retry"</th><th scope="col"><span class="sr-only">"Actions"</span></th>

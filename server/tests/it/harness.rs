@@ -31,18 +31,32 @@ macro_rules! backends {
             mod $name {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn sqlite() {
-                    super::$name($crate::harness::Backend::Sqlite).await;
+                    $crate::harness::bounded(super::$name($crate::harness::Backend::Sqlite)).await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn postgres() {
                     if $crate::harness::postgres_enabled() {
-                        super::$name($crate::harness::Backend::Postgres).await;
+                        $crate::harness::bounded(super::$name($crate::harness::Backend::Postgres))
+                            .await;
                     }
                 }
             }
         )*
     };
+}
+
+/// The longest a test may run. A test that hangs (a lock wait, a lost wake-up) fails with this
+/// message instead of holding CI until its own limit kills the whole run with no name on it.
+const TEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(240);
+
+/// The longest one request of a test may take: a request that hangs fails with its URL.
+const REQUEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(90);
+
+pub async fn bounded(test: impl std::future::Future<Output = ()>) {
+    if tokio::time::timeout(TEST_LIMIT, test).await.is_err() {
+        panic!("the test did not finish within {} s", TEST_LIMIT.as_secs());
+    }
 }
 
 pub fn postgres_url() -> Option<String> {
@@ -137,14 +151,19 @@ impl Drop for TestDb {
                     .enable_all()
                     .build()
                     .unwrap();
+                // Bounded: a cleanup that waits on a lock must not hang the test run.
                 rt.block_on(async move {
-                    if let Ok(mut conn) = AsyncPgConnection::establish(&admin).await {
-                        let _ = conn
-                            .batch_execute(&format!(
-                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                            ))
-                            .await;
-                    }
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+                        if let Ok(mut conn) = AsyncPgConnection::establish(&admin).await {
+                            let _ = conn
+                                .batch_execute(&format!(
+                                    "SET lock_timeout = '20s'; SET statement_timeout = '25s'; \
+                                     DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                                ))
+                                .await;
+                        }
+                    })
+                    .await;
                 });
             })
             .join();
@@ -272,6 +291,7 @@ impl Client {
         let http = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(REQUEST_LIMIT)
             .build()
             .unwrap();
         Client {
@@ -290,6 +310,7 @@ impl Client {
             .cookie_provider(self.jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(0)
+            .timeout(REQUEST_LIMIT)
             .build()
             .unwrap();
         Client {

@@ -29,6 +29,8 @@ backends!(
     failing_endpoints_are_disabled_and_old_deliveries_pruned,
     each_revocation_is_announced_once,
     expiry_events_are_sent_once_per_threshold,
+    the_stale_policy_revokes_what_its_preview_named,
+    the_expiry_scan_reaches_every_token_beyond_one_batch,
 );
 
 #[derive(Debug, Clone)]
@@ -538,9 +540,19 @@ async fn admins_manage_endpoints_over_http(b: Backend) {
     assert_eq!(status, reqwest::StatusCode::OK);
     assert!(eventually(LONG, || async { receiver.got().len() == 1 }).await);
     assert!(verify(&secret, &receiver.got()[0]));
-    let (status, log) = admin.get("webhooks/deliveries", &[("id", &id)]).await;
-    assert_eq!(status, reqwest::StatusCode::OK);
-    assert_eq!(log[0]["status_code"], 204);
+    // The receiver has the request before the worker has written down its answer.
+    let deliveries = || async {
+        let (status, log) = admin.get("webhooks/deliveries", &[("id", &id)]).await;
+        assert_eq!(status, reqwest::StatusCode::OK);
+        log
+    };
+    assert!(
+        eventually(LONG, || async {
+            deliveries().await[0]["status_code"] == 204
+        })
+        .await
+    );
+    let log = deliveries().await;
     // Redelivering sends the same event again, with the same webhook-id.
     let outbox = log[0]["outbox_id"].as_i64().unwrap().to_string();
     let (status, body) = admin
@@ -832,5 +844,296 @@ async fn expiry_events_are_sent_once_per_threshold(b: Backend) {
         "revoked: nothing"
     );
     other.db.close();
+    app.stop().await;
+}
+
+/// The stale-token policy (30 days): its preview names the tokens unused for 23 days or more;
+/// turned on, the job warns exactly those (`token.expiring`, reason `unused`), once, and a week
+/// later revokes exactly those still unused (reason `policy`, one audit record each), while a
+/// token used after its warning stays; a restored token gets a fresh week.
+async fn the_stale_policy_revokes_what_its_preview_named(b: Backend) {
+    const DAY: i64 = 86_400;
+    let db = TestDb::new(b).await;
+    let app = app_allowing_private(&db).await;
+    let receiver = Receiver::start().await;
+    create_endpoint(&app, &receiver.url(), "token.expiring,token.revoked").await;
+    let admin = app.user("admin@example.com", Role::Admin).await;
+    let power = app.user("power@example.com", Role::PowerUser).await;
+    let account = create_account(&admin, "deploy_bot", "deployment").await;
+    let now = app.state.clock.now();
+    // (name, created days ago, last used days ago)
+    let layout: [(&str, i64, Option<i64>); 7] = [
+        ("never_used_old", 100, None),
+        ("used_long_ago", 100, Some(40)),
+        ("used_24_days_ago", 60, Some(24)),
+        ("used_lately", 60, Some(10)),
+        ("new_never_used", 0, None),
+        ("revoked_old", 100, None),
+        ("expired_old", 100, None),
+    ];
+    let mut ids = std::collections::HashMap::new();
+    let mut secrets = std::collections::HashMap::new();
+    for (name, created, used) in layout {
+        let (id, secret) = create_token(&admin, account, name).await;
+        let used = used.map_or("NULL".to_string(), |d| (now - d * DAY).to_string());
+        exec_sql(
+            &app.state,
+            &format!(
+                "UPDATE tokens SET created_at = {}, last_used_at = {used} WHERE id = {id}",
+                now - created * DAY
+            ),
+        )
+        .await;
+        ids.insert(name, id);
+        secrets.insert(name, secret);
+    }
+    let revoked_id = ids["revoked_old"].to_string();
+    let (status, body) = admin.post("tokens/revoke", &[("id", &revoked_id)]).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    exec_sql(
+        &app.state,
+        &format!(
+            "UPDATE tokens SET expires_at = {} WHERE id = {}",
+            now - DAY,
+            ids["expired_old"]
+        ),
+    )
+    .await;
+
+    // Bad input and the wrong role change nothing.
+    let (status, body) = admin.get("settings/stale-preview", &[("days", "5")]).await;
+    assert_eq!(status, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "stale_token_days");
+    let (status, _) = power.get("settings/stale-preview", &[("days", "30")]).await;
+    assert_eq!(status, reqwest::StatusCode::FORBIDDEN);
+    let (status, _) = power.post("settings/stale-policy", &[("days", "30")]).await;
+    assert_eq!(status, reqwest::StatusCode::FORBIDDEN);
+    let (status, body) = admin
+        .post("settings/stale-policy", &[("days", "abc")])
+        .await;
+    assert_eq!(status, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let worker = app.state.webhook_worker();
+    assert_eq!(
+        worker.apply_stale_policy().await.unwrap(),
+        Default::default(),
+        "off"
+    );
+
+    let (status, preview) = admin.get("settings/stale-preview", &[("days", "30")]).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{preview}");
+    let named: std::collections::BTreeSet<i64> = preview["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_i64().unwrap())
+        .collect();
+    let expected: std::collections::BTreeSet<i64> = [
+        ids["never_used_old"],
+        ids["used_long_ago"],
+        ids["used_24_days_ago"],
+    ]
+    .into();
+    assert_eq!(named, expected, "{preview}");
+    assert_eq!(preview["count"], 3);
+    assert_eq!(preview["unused_full_period"], 2);
+    let (status, page) = admin.page("/settings?stale_days=30").await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert!(
+        page.contains("3 tokens have been unused for 23 days or more"),
+        "page preview"
+    );
+
+    let (status, body) = admin.post("settings/stale-policy", &[("days", "30")]).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    assert_eq!(body["stale_token_days"], 30);
+
+    // Day 0: the warnings, once.
+    let run = worker.apply_stale_policy().await.unwrap();
+    assert_eq!(
+        run.warned
+            .iter()
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>(),
+        named
+    );
+    assert!(
+        run.revoked.is_empty(),
+        "nothing revoked without a week's warning"
+    );
+    assert_eq!(
+        worker.apply_stale_policy().await.unwrap(),
+        Default::default(),
+        "warned once"
+    );
+    let bodies = || {
+        receiver
+            .got()
+            .iter()
+            .map(|g| serde_json::from_str::<Value>(&g.body).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let of_type = |t: &str| {
+        bodies()
+            .into_iter()
+            .filter(|b| b["type"] == t)
+            .collect::<Vec<_>>()
+    };
+    assert!(eventually(LONG, || async { of_type("token.expiring").len() >= 3 }).await);
+    let warned: std::collections::BTreeSet<i64> = of_type("token.expiring")
+        .iter()
+        .map(|body| {
+            assert_eq!(body["data"]["reason"], "unused");
+            assert_eq!(body["data"]["days"], 7);
+            body["data"]["id"].as_i64().unwrap()
+        })
+        .collect();
+    assert_eq!(warned, named);
+
+    // The 24-day token is used after its warning: it stays.
+    let http = reqwest::Client::new();
+    let res = http
+        .get(app.url("/api/v1/whoami"))
+        .bearer_auth(&secrets["used_24_days_ago"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    app.state.flush_usage().await;
+
+    // Six days on: still nothing; seven: the two still unused go.
+    app.state.clock.advance(6 * DAY);
+    assert!(worker
+        .apply_stale_policy()
+        .await
+        .unwrap()
+        .revoked
+        .is_empty());
+    app.state.clock.advance(DAY + 60);
+    let run = worker.apply_stale_policy().await.unwrap();
+    let mut revoked = run.revoked.clone();
+    revoked.sort();
+    let mut gone = vec![ids["never_used_old"], ids["used_long_ago"]];
+    gone.sort();
+    assert_eq!(revoked, gone);
+    assert_eq!(
+        count_sql(
+            &app.state,
+            "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'token.revoke' \
+             AND actor_kind = 'system' AND details LIKE '%\"reason\":\"policy\"%'"
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        count_sql(
+            &app.state,
+            "SELECT COUNT(*) AS n FROM tokens WHERE revoke_reason = 'policy'"
+        )
+        .await,
+        2
+    );
+    let policy_revoked = || {
+        of_type("token.revoked")
+            .iter()
+            .filter(|b| b["data"]["reason"] == "policy")
+            .map(|b| b["data"]["id"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert!(eventually(LONG, || async { policy_revoked().len() >= 2 }).await);
+    let mut announced = policy_revoked();
+    announced.sort();
+    assert_eq!(announced, gone);
+    // The job runs outside a request: the token cache learns of it through the auth epoch.
+    assert!(
+        eventually(LONG, || async {
+            http.get(app.url("/api/v1/whoami"))
+                .bearer_auth(&secrets["never_used_old"])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                == reqwest::StatusCode::UNAUTHORIZED
+        })
+        .await,
+        "a revoked token stops working"
+    );
+
+    // Restored: a fresh week of warning, not a revocation at the next run.
+    let restored = ids["never_used_old"].to_string();
+    let (status, body) = admin.post("tokens/restore", &[("id", &restored)]).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    let run = worker.apply_stale_policy().await.unwrap();
+    assert_eq!(run.warned, vec![ids["never_used_old"]]);
+    assert!(run.revoked.is_empty());
+
+    // Off: nothing more happens.
+    let (status, body) = admin.post("settings/stale-policy", &[("days", "")]).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    assert_eq!(body["stale_token_days"], Value::Null);
+    app.state.clock.advance(30 * DAY);
+    assert_eq!(
+        worker.apply_stale_policy().await.unwrap(),
+        Default::default()
+    );
+    app.stop().await;
+}
+
+/// More tokens expiring within the week than one scan takes (1,000): each scan moves on to the
+/// ones without their notice, so every token gets it (an earlier scan kept re-reading the same
+/// first thousand, and the rest never heard).
+async fn the_expiry_scan_reaches_every_token_beyond_one_batch(b: Backend) {
+    const DAY: i64 = 86_400;
+    let db = TestDb::new(b).await;
+    let (ok, _, err) = keyward(&db, &["migrate"], None);
+    assert!(ok, "{err}");
+    let (ok, _, err) = keyward(
+        &db,
+        &["dev", "seed", "--tokens", "1500", "--accounts", "10"],
+        None,
+    );
+    assert!(ok, "{err}");
+    let app = app_allowing_private(&db).await;
+    let receiver = Receiver::start().await;
+    create_endpoint(&app, &receiver.url(), "token.expiring").await;
+    let now = app.state.clock.now();
+    exec_sql(
+        &app.state,
+        &format!(
+            "UPDATE tokens SET created_at = {}, expires_at = {} + id, revoked_at = NULL, \
+             revoke_reason = NULL",
+            now - 30 * DAY,
+            now + 5 * DAY
+        ),
+    )
+    .await;
+    let eligible = count_sql(
+        &app.state,
+        "SELECT COUNT(*) AS n FROM tokens WHERE owner_disabled = false",
+    )
+    .await;
+    assert!(eligible > 1000, "{eligible}");
+    let worker = app.state.webhook_worker();
+    for _ in 0..3 {
+        worker.scan_expiry().await.unwrap();
+    }
+    assert_eq!(
+        count_sql(
+            &app.state,
+            "SELECT COUNT(*) AS n FROM webhook_expiry_notices WHERE threshold = 7"
+        )
+        .await,
+        eligible
+    );
+    assert_eq!(
+        count_sql(
+            &app.state,
+            "SELECT COUNT(*) AS n FROM webhook_outbox WHERE event_type = 'token.expiring' \
+             AND payload LIKE '%\"days\":7%'"
+        )
+        .await,
+        eligible,
+        "one 7-day warning each (the worker's own scan at start-up may have sent others \
+         about the seeded expiries)"
+    );
     app.stop().await;
 }

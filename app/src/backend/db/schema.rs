@@ -217,6 +217,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    token_stale_warnings (token_id) {
+        token_id -> BigInt,
+        activity_at -> BigInt,
+        warned_at -> BigInt,
+    }
+}
+
+diesel::joinable!(token_stale_warnings -> tokens (token_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     one_time_codes,
@@ -234,4 +244,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_outbox,
     webhook_deliveries,
     webhook_expiry_notices,
+    token_stale_warnings,
 );

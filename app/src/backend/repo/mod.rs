@@ -9,6 +9,7 @@ pub mod saved_searches;
 pub mod service_accounts;
 pub mod sessions;
 pub mod settings;
+pub mod stale;
 pub mod token_store;
 pub mod token_table;
 pub mod tokens;

@@ -7,6 +7,7 @@ use crate::backend::db::{dispatch, Conn};
 
 pub const MAX_TOKEN_LIFETIME_DAYS: &str = "max_token_lifetime_days";
 pub const DEFAULT_RATE_LIMIT: &str = "default_rate_limit_per_minute";
+pub const STALE_TOKEN_DAYS: &str = "stale_token_days";
 pub const KEY_FINGERPRINT: &str = "server_key_fingerprint";
 
 pub async fn get(conn: &mut Conn<'_>, key: &str) -> QueryResult<Option<String>> {

@@ -94,7 +94,7 @@ async fn write(
     details: Value,
 ) -> Result<(), AppError> {
     let at = now();
-    outbox::on_audit(conn, action, target.id, at).await?;
+    outbox::on_audit(conn, action, target.id, &details, at).await?;
     let details = details.to_string();
     repo::insert(
         conn,

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod login;
 pub mod settings;
+pub mod stale_policy;
 pub mod team;
 pub mod token_table;
 pub mod tokens;

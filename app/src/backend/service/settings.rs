@@ -1,4 +1,5 @@
-//! Organisation settings (Admins): maximum token lifetime, default per-token rate limit.
+//! Organisation settings (Admins): maximum token lifetime, default per-token rate limit (the
+//! stale-token policy has its own service, `stale_policy`).
 
 use serde_json::json;
 
@@ -22,9 +23,13 @@ pub async fn load(conn: &mut Conn<'_>) -> Result<OrgSettings, AppError> {
         .await?
         .and_then(|v| v.parse::<i64>().ok())
         .unwrap_or(DEFAULT_RATE_LIMIT_PER_MINUTE);
+    let stale = repo::get(conn, repo::STALE_TOKEN_DAYS)
+        .await?
+        .and_then(|v| v.parse::<i64>().ok());
     Ok(OrgSettings {
         max_token_lifetime_days: max,
         default_rate_limit_per_minute: rate,
+        stale_token_days: stale,
     })
 }
 

@@ -502,6 +502,9 @@ pub async fn restore(state: &AppState, me: &Principal, id: i64) -> Result<TokenV
                     return Err(cap_reached(owner));
                 }
                 repo::restore(conn, id).await?;
+                // Restored after the stale-token policy revoked it: a new week of warning,
+                // not a revocation at the job's next run.
+                crate::backend::repo::stale::forget_warning(conn, id).await?;
                 epoch::bump(conn).await?;
                 audit::record(
                     conn,

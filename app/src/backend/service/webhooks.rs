@@ -12,7 +12,7 @@ use crate::backend::repo::webhooks::{self as repo, DeliveryRow, EndpointRow, New
 use crate::backend::state::AppState;
 use crate::backend::webhooks::{guard, outbox};
 use crate::domain::names::validate_description;
-use crate::domain::webhook::{format_events, parse_events, validate_url, EventType};
+use crate::domain::webhook::{format_events, parse_events, url_label, validate_url, EventType};
 use crate::domain::Role;
 use crate::errors::AppError;
 use crate::model::{WebhookCreated, WebhookDeliveryView, WebhookEndpointView};
@@ -105,7 +105,7 @@ pub async fn create(
                     Target {
                         kind: "webhook",
                         id: Some(row.id),
-                        label: &row.url,
+                        label: &url_label(&row.url),
                     },
                     json!({ "events": row.events }),
                 )
@@ -150,7 +150,7 @@ pub async fn set_enabled(
                         Target {
                             kind: "webhook",
                             id: Some(id),
-                            label: &row.url,
+                            label: &url_label(&row.url),
                         },
                         json!({ "enabled": enabled }),
                     )
@@ -180,7 +180,7 @@ pub async fn delete(state: &AppState, me: &Principal, id: i64) -> Result<(), App
                     Target {
                         kind: "webhook",
                         id: Some(id),
-                        label: &row.url,
+                        label: &url_label(&row.url),
                     },
                     json!({}),
                 )

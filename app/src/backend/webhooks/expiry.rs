@@ -14,11 +14,12 @@ use crate::backend::db::{dispatch, Conn};
 use crate::backend::repo::tokens::TokenRow;
 use crate::backend::repo::webhooks as repo;
 use crate::domain::token_status::status_at;
-use crate::domain::webhook::{due_expiry_notices, EventType, EXPIRY_NOTICE_DAYS};
+use crate::domain::webhook::{due_expiry_notices, EventType, EXPIRED_NOTICE, EXPIRY_NOTICE_DAYS};
 use crate::model::TokenStatus;
 
 const DAY: i64 = 86_400;
-/// Tokens one scan looks at most (the nearest expiries first; the rest wait a minute).
+/// Tokens one scan looks at per notice at most (the nearest expiries first; the rest wait a
+/// minute).
 const BATCH: i64 = 1000;
 
 /// Writes the expiry events due at `now` and returns how many notices were sent. Nothing is
@@ -36,17 +37,47 @@ pub async fn scan(conn: &mut Conn<'_>, now: i64) -> QueryResult<usize> {
     if subscriptions.is_empty() {
         return Ok(0);
     }
-    let horizon = now + i64::from(EXPIRY_NOTICE_DAYS[0]) * DAY;
-    let candidates: Vec<(TokenRow, bool)> = dispatch!(conn, |c| tokens::table
-        .filter(tokens::revoked_at.is_null())
-        .filter(tokens::owner_disabled.eq(false))
-        .filter(tokens::expires_at.gt(now - DAY))
-        .filter(tokens::expires_at.le(horizon))
-        .order((tokens::expires_at, tokens::id))
-        .limit(BATCH)
-        .select((TokenRow::as_select(), tokens::owner_disabled))
-        .load(c)
-        .await)?;
+    // One band per threshold: the tokens for which it is the nearest notice due now and not yet
+    // recorded. Recorded tokens leave their band, so a scan never stalls on the same first rows
+    // however many tokens expire in the coming fortnight.
+    let mut candidates: Vec<(TokenRow, bool)> = Vec::new();
+    let bands =
+        std::iter::once((EXPIRED_NOTICE, None)).chain(EXPIRY_NOTICE_DAYS.iter().rev().scan(
+            EXPIRED_NOTICE,
+            |lower, t| {
+                let band = (*t, Some(*lower));
+                *lower = *t;
+                Some(band)
+            },
+        ));
+    for (threshold, lower) in bands {
+        let (from, to) = match lower {
+            // Expired during the last day.
+            None => (now - DAY, now),
+            Some(lower) => (
+                now + i64::from(lower) * DAY,
+                now + i64::from(threshold) * DAY,
+            ),
+        };
+        let lead = i64::from(threshold) * DAY;
+        let recorded = webhook_expiry_notices::table
+            .filter(webhook_expiry_notices::token_id.eq(tokens::id))
+            .filter(webhook_expiry_notices::threshold.eq(threshold));
+        let rows: Vec<(TokenRow, bool)> = dispatch!(conn, |c| tokens::table
+            .filter(tokens::revoked_at.is_null())
+            .filter(tokens::owner_disabled.eq(false))
+            .filter(tokens::expires_at.gt(from))
+            .filter(tokens::expires_at.le(to))
+            // Only thresholds still ahead when the token was created.
+            .filter(tokens::created_at.le(tokens::expires_at.assume_not_null() - lead))
+            .filter(diesel::dsl::not(diesel::dsl::exists(recorded)))
+            .order((tokens::expires_at, tokens::id))
+            .limit(BATCH)
+            .select((TokenRow::as_select(), tokens::owner_disabled))
+            .load(c)
+            .await)?;
+        candidates.extend(rows);
+    }
     let mut sent = 0;
     for (row, owner_disabled) in candidates {
         let Some(expires_at) = row.expires_at else {

@@ -28,10 +28,16 @@ impl TargetError {
 pub async fn resolve(url: &EndpointUrl, allow_private: bool) -> Result<SocketAddr, TargetError> {
     let addrs: Vec<SocketAddr> = match url.host.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, url.port)],
-        Err(_) => tokio::net::lookup_host((url.host.as_str(), url.port))
-            .await
-            .map_err(|_| TargetError::Unresolvable)?
-            .collect(),
+        // Bounded like the request itself: a resolver that never answers must not hold an
+        // attempt (and its lease) forever.
+        Err(_) => tokio::time::timeout(
+            super::send::TIMEOUT,
+            tokio::net::lookup_host((url.host.as_str(), url.port)),
+        )
+        .await
+        .map_err(|_| TargetError::Unresolvable)?
+        .map_err(|_| TargetError::Unresolvable)?
+        .collect(),
     };
     if !allow_private {
         // Any refused address refuses the host: which one a client would pick is not ours

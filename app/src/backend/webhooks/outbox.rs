@@ -18,17 +18,21 @@ use crate::domain::timefmt;
 use crate::domain::webhook::EventType;
 
 /// The webhook events an audit record stands for, written to the outbox for every enabled
-/// endpoint subscribed to them. `target_id` is the audit record's.
+/// endpoint subscribed to them. `target_id` and `details` are the audit record's (a revocation
+/// names its reason there when it is not a person's click: the stale-token policy's).
 pub async fn on_audit(
     conn: &mut Conn<'_>,
     audit_action: &str,
     target_id: Option<i64>,
+    details: &Value,
     now: i64,
 ) -> QueryResult<()> {
+    let revoke_reason = details["reason"].as_str().unwrap_or("manual");
+    let revoked = [(EventType::TokenRevoked, Some(revoke_reason))];
     let token_events: &[(EventType, Option<&str>)] = match audit_action {
         action::TOKEN_CREATE => &[(EventType::TokenCreated, None)],
         action::TOKEN_ROTATE => &[(EventType::TokenRotated, None)],
-        action::TOKEN_REVOKE => &[(EventType::TokenRevoked, Some("manual"))],
+        action::TOKEN_REVOKE => &revoked,
         action::TOKEN_LEAK_REPORT => &[
             (EventType::TokenLeakReported, None),
             (EventType::TokenRevoked, Some("leak_report")),

@@ -17,6 +17,7 @@ use crate::backend::crypto::ServerKey;
 use crate::backend::db::{Db, DbError};
 use crate::backend::repo::webhooks::{self as repo, NewDelivery, OutboxRow, Outcome};
 use crate::backend::service::audit::{self, action, Target};
+use crate::backend::service::stale_policy;
 use crate::domain::webhook::next_attempt;
 use crate::errors::AppError;
 use serde_json::json;
@@ -33,6 +34,10 @@ const HOUSEKEEPING: Duration = Duration::from_secs(3600);
 /// How often a process scans for expiry events (`scan_expiry`): each notice is sent once
 /// whichever process finds it first.
 const EXPIRY_SCAN: Duration = Duration::from_secs(60);
+/// How often a process runs the stale-token policy (`apply_stale_policy`): each token is
+/// warned and revoked once whichever process gets there first, so the "daily job" may run
+/// hourly, and a policy turned on acts within the hour.
+const STALE_POLICY: Duration = Duration::from_secs(3600);
 /// An endpoint whose every attempt failed for this long is disabled (issue 14).
 pub const DISABLE_AFTER_SECS: i64 = 3 * 86_400;
 /// Events and the delivery log are kept this long.
@@ -63,6 +68,7 @@ impl Worker {
     pub async fn run(self) {
         let mut housekept: Option<std::time::Instant> = None;
         let mut scanned: Option<std::time::Instant> = None;
+        let mut policed: Option<std::time::Instant> = None;
         loop {
             if housekept.is_none_or(|t| t.elapsed() >= HOUSEKEEPING) {
                 housekept = Some(std::time::Instant::now());
@@ -74,6 +80,20 @@ impl Worker {
                 scanned = Some(std::time::Instant::now());
                 if let Err(e) = self.scan_expiry().await {
                     tracing::warn!(error = %e, "webhook expiry scan: database error");
+                }
+            }
+            if policed.is_none_or(|t| t.elapsed() >= STALE_POLICY) {
+                policed = Some(std::time::Instant::now());
+                match self.apply_stale_policy().await {
+                    Ok(run) if !run.warned.is_empty() || !run.revoked.is_empty() => {
+                        tracing::info!(
+                            warned = run.warned.len(),
+                            revoked = run.revoked.len(),
+                            "stale-token policy"
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "stale-token policy: database error"),
                 }
             }
             let wake = WAKE.notified();
@@ -102,7 +122,7 @@ impl Worker {
                             Target {
                                 kind: "webhook",
                                 id: Some(*id),
-                                label: url,
+                                label: &crate::domain::webhook::url_label(url),
                             },
                             json!({ "enabled": false, "reason": "failing for 3 days" }),
                         )
@@ -123,6 +143,11 @@ impl Worker {
             repo::prune(&mut pooled.conn(), now - RETENTION_SECS).await?
         };
         Ok(Housekeeping { disabled, pruned })
+    }
+
+    /// The stale-token policy's job (`service::stale_policy::run`).
+    pub async fn apply_stale_policy(&self) -> Result<stale_policy::Run, AppError> {
+        stale_policy::run(&self.db, &self.clock).await
     }
 
     /// Writes the `token.expiring` / `token.expired` events due now, in one short

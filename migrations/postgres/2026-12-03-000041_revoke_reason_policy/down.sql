@@ -1,0 +1,4 @@
+UPDATE tokens SET revoke_reason = 'manual' WHERE revoke_reason = 'policy';
+ALTER TABLE tokens DROP CONSTRAINT tokens_revoke_reason_check;
+ALTER TABLE tokens ADD CONSTRAINT tokens_revoke_reason_check
+    CHECK (revoke_reason IN ('manual', 'leaked', 'owner_deleted', 'owner_removed', 'bulk'));
