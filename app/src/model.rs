@@ -408,4 +408,26 @@ pub struct WebhookDeliveryView {
     pub error: Option<String>,
     pub latency_ms: i64,
     pub next_retry_at: Option<i64>,
+    /// Where the event stands now, whatever this attempt did.
+    pub event_state: EventState,
+}
+
+/// Where a webhook event stands: what decides whether "Redeliver" is offered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventState {
+    Delivered,
+    /// Waiting for its next attempt (or being attempted).
+    Retrying,
+    GaveUp,
+}
+
+impl EventState {
+    pub fn label(self) -> &'static str {
+        match self {
+            EventState::Delivered => "delivered",
+            EventState::Retrying => "retrying",
+            EventState::GaveUp => "gave up",
+        }
+    }
 }

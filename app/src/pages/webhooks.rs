@@ -16,7 +16,7 @@ use crate::components::reveal::{Reveal, SecretReveal};
 use crate::components::time::{MaybeTime, RelTime};
 use crate::domain::policy;
 use crate::errors::AppError;
-use crate::model::{WebhookDeliveryView, WebhookEndpointView};
+use crate::model::{EventState, WebhookDeliveryView, WebhookEndpointView};
 
 #[derive(Clone, Copy)]
 struct Actions {
@@ -73,6 +73,11 @@ pub fn WebhooksPage() -> impl IntoView {
                     Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
                     Ok(list) => view! {
                         {move || test_sent.get().map(|_| view! { <div class="alert alert-success" role="status">"Test event queued."</div> })}
+                        // The endpoints' own buttons (enable, test, delete, redeliver) answer here.
+                        <FormError error=action_error(actions.enable)/>
+                        <FormError error=action_error(actions.test)/>
+                        <FormError error=action_error(actions.delete)/>
+                        <FormError error=action_error(actions.redeliver)/>
                         <EndpointList endpoints=list/>
                         <ActionForm action=actions.create attr:class="stack panel">
                             <h2>"Add an endpoint"</h2>
@@ -186,7 +191,7 @@ fn Deliveries(id: i64) -> impl IntoView {
                         <table class="table" aria-label="Delivery log">
                             <thead><tr>
                                 <th scope="col">"Time"</th><th scope="col">"Event"</th><th scope="col">"Result"</th>
-                                <th scope="col">"Latency"</th><th scope="col">"Attempt"</th><th scope="col">"Next retry"</th><th scope="col"><span class="sr-only">"Actions"</span></th>
+                                <th scope="col">"Latency"</th><th scope="col">"Attempt"</th><th scope="col">"Next retry"</th><th scope="col">"Event now"</th><th scope="col"><span class="sr-only">"Actions"</span></th>
                             </tr></thead>
                             <tbody>{rows.into_iter().map(|d| view! { <DeliveryRow d=d/> }).collect_view()}</tbody>
                         </table>
@@ -201,7 +206,13 @@ fn Deliveries(id: i64) -> impl IntoView {
 #[component]
 fn DeliveryRow(d: WebhookDeliveryView) -> impl IntoView {
     let actions = expect_context::<Actions>();
-    let ok = d.status_code.is_some_and(|s| (200..300).contains(&s));
+    // Offered while the event is not delivered: "Redeliver" once Keyward gave up, "Retry now"
+    // while it waits for its next attempt. A later attempt that succeeded hides both.
+    let again = match d.event_state {
+        EventState::Delivered => None,
+        EventState::GaveUp => Some("Redeliver"),
+        EventState::Retrying => Some("Retry now"),
+    };
     let result = match (d.status_code, d.error.clone()) {
         (Some(code), _) => code.to_string(),
         (None, Some(e)) => e,
@@ -215,11 +226,12 @@ fn DeliveryRow(d: WebhookDeliveryView) -> impl IntoView {
             <td>{format!("{} ms", d.latency_ms)}</td>
             <td>{d.attempt}</td>
             <td><MaybeTime ts=d.next_retry_at none="—"/></td>
+            <td>{d.event_state.label()}</td>
             <td>
-                {(!ok).then(|| view! {
+                {again.map(|label| view! {
                     <ActionForm action=actions.redeliver>
                         <input type="hidden" name="outbox_id" value=d.outbox_id.to_string()/>
-                        <button type="submit" class="btn btn-small">"Redeliver"</button>
+                        <button type="submit" class="btn btn-small">{label}</button>
                     </ActionForm>
                 })}
             </td>

@@ -289,6 +289,7 @@ async fn a_receiver_down_gets_the_event_after_a_restart(b: Backend) {
     let log = webhooks::deliveries(&state, &Principal::operator(), endpoint)
         .await
         .unwrap();
+    assert_eq!(log[0].event_state, app::model::EventState::Retrying);
     let retry_in = log[0].next_retry_at.unwrap() - log[0].at;
     assert!(
         (1..=60).contains(&retry_in),
@@ -323,6 +324,13 @@ async fn a_receiver_down_gets_the_event_after_a_restart(b: Backend) {
         })
         .await
     );
+    // The failed first attempt now shows its event as delivered (no "Redeliver" on it).
+    let log = webhooks::deliveries(&state, &Principal::operator(), endpoint)
+        .await
+        .unwrap();
+    assert!(log
+        .iter()
+        .all(|d| d.event_state == app::model::EventState::Delivered));
     let endpoints = webhooks::list(&state, &Principal::operator())
         .await
         .unwrap();
@@ -553,6 +561,7 @@ async fn admins_manage_endpoints_over_http(b: Backend) {
         .await
     );
     let log = deliveries().await;
+    assert_eq!(log[0]["event_state"], "delivered", "{log}");
     // Redelivering sends the same event again, with the same webhook-id.
     let outbox = log[0]["outbox_id"].as_i64().unwrap().to_string();
     let (status, body) = admin

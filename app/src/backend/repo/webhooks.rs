@@ -206,13 +206,28 @@ pub async fn prune(conn: &mut Conn<'_>, cutoff: i64) -> QueryResult<usize> {
     })
 }
 
+/// Writes events. On PostgreSQL in multi-row statements (a bulk revoke can announce thousands
+/// of tokens to several endpoints, and each statement is a round trip); SQLite runs in-process,
+/// so a statement per row costs no round trip.
 pub async fn insert_outbox(conn: &mut Conn<'_>, rows: &[NewOutbox]) -> QueryResult<usize> {
     let mut written = 0;
-    for row in rows {
-        written += dispatch!(conn, |c| diesel::insert_into(webhook_outbox::table)
-            .values(row)
-            .execute(c)
-            .await)?;
+    match conn {
+        Conn::Pg(c) => {
+            for chunk in rows.chunks(500) {
+                written += diesel::insert_into(webhook_outbox::table)
+                    .values(chunk)
+                    .execute(*c)
+                    .await?;
+            }
+        }
+        Conn::Sqlite(c) => {
+            for row in rows {
+                written += diesel::insert_into(webhook_outbox::table)
+                    .values(row)
+                    .execute(*c)
+                    .await?;
+            }
+        }
     }
     Ok(written)
 }
@@ -333,6 +348,22 @@ pub async fn list_deliveries(
         .order(webhook_deliveries::id.desc())
         .limit(limit)
         .select(DeliveryRow::as_select())
+        .load(c)
+        .await)
+}
+
+/// The state columns of the events `ids` (id, delivered_at, gave_up_at).
+pub async fn outbox_states(
+    conn: &mut Conn<'_>,
+    ids: &[i64],
+) -> QueryResult<Vec<(i64, Option<i64>, Option<i64>)>> {
+    dispatch!(conn, |c| webhook_outbox::table
+        .filter(webhook_outbox::id.eq_any(ids.to_vec()))
+        .select((
+            webhook_outbox::id,
+            webhook_outbox::delivered_at,
+            webhook_outbox::gave_up_at
+        ))
         .load(c)
         .await)
 }

@@ -1,6 +1,5 @@
 //! The token page (usage history, client addresses, audit trail) and the expiry notice.
 
-use super::audit::action;
 use super::now;
 use super::tokens::{load, require_read, to_view};
 use crate::backend::auth::Principal;
@@ -37,7 +36,7 @@ pub async fn detail(state: &AppState, me: &Principal, id: i64) -> Result<TokenDe
         .collect();
     let audit = if me.require_session().is_ok() && policy::can_view_audit_log(me.role) {
         Some(
-            repo::audit_trail(&mut conn, id, action::TOKEN_API_USE, AUDIT_TRAIL_LEN)
+            repo::audit_trail(&mut conn, id, AUDIT_TRAIL_LEN)
                 .await?
                 .into_iter()
                 .map(super::audit::to_view)

@@ -15,7 +15,7 @@ use crate::domain::names::validate_description;
 use crate::domain::webhook::{format_events, parse_events, url_label, validate_url, EventType};
 use crate::domain::Role;
 use crate::errors::AppError;
-use crate::model::{WebhookCreated, WebhookDeliveryView, WebhookEndpointView};
+use crate::model::{EventState, WebhookCreated, WebhookDeliveryView, WebhookEndpointView};
 
 fn require_admin(me: &Principal) -> Result<(), AppError> {
     me.require(me.role == Role::Admin, "Only Admins can manage webhooks.")
@@ -39,8 +39,9 @@ pub fn to_view(r: EndpointRow) -> WebhookEndpointView {
     }
 }
 
-fn delivery_view(r: DeliveryRow) -> WebhookDeliveryView {
+fn delivery_view(r: DeliveryRow, event_state: EventState) -> WebhookDeliveryView {
     WebhookDeliveryView {
+        event_state,
         id: r.id,
         outbox_id: r.outbox_id,
         at: r.at,
@@ -230,8 +231,34 @@ pub async fn deliveries(
 ) -> Result<Vec<WebhookDeliveryView>, AppError> {
     require_admin(me)?;
     let mut pooled = state.db.get().await?;
-    let rows = repo::list_deliveries(&mut pooled.conn(), endpoint_id, 100).await?;
-    Ok(rows.into_iter().map(delivery_view).collect())
+    let mut conn = pooled.conn();
+    let rows = repo::list_deliveries(&mut conn, endpoint_id, 100).await?;
+    let mut ids: Vec<i64> = rows.iter().map(|r| r.outbox_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let states: std::collections::HashMap<i64, EventState> = repo::outbox_states(&mut conn, &ids)
+        .await?
+        .into_iter()
+        .map(|(id, delivered, gave_up)| {
+            let state = match (delivered, gave_up) {
+                (Some(_), _) => EventState::Delivered,
+                (None, Some(_)) => EventState::GaveUp,
+                (None, None) => EventState::Retrying,
+            };
+            (id, state)
+        })
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            // Events are pruned with their log, so a logged event is normally there.
+            let state = states
+                .get(&r.outbox_id)
+                .copied()
+                .unwrap_or(EventState::GaveUp);
+            delivery_view(r, state)
+        })
+        .collect())
 }
 
 /// Sends a failed event again, now, with a fresh day of retries (same `webhook-id`).

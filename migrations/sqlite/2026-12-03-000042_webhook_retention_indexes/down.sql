@@ -1,0 +1,2 @@
+DROP INDEX webhook_deliveries_at;
+DROP INDEX webhook_outbox_created;
