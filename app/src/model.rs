@@ -297,6 +297,10 @@ pub struct StalePreview {
     /// The first of them, longest unused first.
     pub tokens: Vec<StaleToken>,
     pub revokes_on: i64,
+    /// The server's time the preview was made at (the page's relative times use it).
+    pub now: i64,
+    /// Enabled webhook endpoints that receive the warnings (`token.expiring`).
+    pub warning_endpoints: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

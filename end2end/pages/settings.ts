@@ -16,6 +16,11 @@ export class SettingsPage extends BasePage {
     return this.page.getByRole('region', { name: 'Stale-token policy' });
   }
 
+  /** The preview for the days in the URL. */
+  get preview(): Locator {
+    return this.stalePolicy.locator('#stale-preview');
+  }
+
   get staleStatus(): Locator {
     return this.stalePolicy.locator('#stale-status');
   }

@@ -91,20 +91,21 @@ test.describe('settings', () => {
     await settings.goto();
     await expect(settings.staleStatus).toHaveText(/^Off:/);
 
-    await settings.previewStale('5');
+    // The browser refuses 5 in the field itself (min 14); the server says why for a link.
+    await settings.goto('?stale_days=5');
     await expect(settings.stalePolicy.getByRole('alert')).toHaveText(/between 14 and 3650/);
     await expect(settings.stalePolicy.getByRole('button', { name: /^Turn on/ })).toHaveCount(0);
 
     await settings.previewStale('400');
     await expect(page).toHaveURL(/stale_days=400/);
-    await expect(settings.stalePolicy.getByRole('status')).toHaveText(/unused for 393 days or more|No token has been unused for 393 days/);
+    await expect(settings.preview).toContainText(/unused for 393 days or more|No token has been unused for 393 days/);
     await settings.turnStaleOn(400);
     await expect(settings.staleStatus).toHaveText(/^On: a token unused for 400 days is revoked, after a 7-day warning/);
 
     // The preview survives a reload (it is in the URL).
     await page.reload();
     await settings.ready();
-    await expect(settings.stalePolicy.getByRole('status')).toBeVisible();
+    await expect(settings.preview).toContainText(/393 days/);
 
     await settings.turnStaleOff();
     await expect(settings.staleStatus).toHaveText(/^Off:/);

@@ -266,7 +266,7 @@ fn refused_v6(ip: Ipv6Addr) -> Option<&'static str> {
     } else if s[..4] == [0, 0, 0, 0] && s[4] == 0xffff && s[5] == 0 {
         "IPv4-translated IPv6"
     } else if s[0] == 0x64 && s[1] == 0xff9b {
-        "NAT64 (64:ff9b::/96)"
+        "NAT64 (64:ff9b::/32)"
     } else if s[0] == 0x2002 {
         "6to4 (2002::/16)"
     } else if s[0] == 0x2001 && s[1] == 0x0db8 {

@@ -131,7 +131,7 @@ fn StalePolicy(current: Option<i64>, set: ServerAction<SetStalePolicy>) -> impl 
 #[component]
 fn StalePreviewView(preview: StalePreview, set: ServerAction<SetStalePolicy>) -> impl IntoView {
     let p = preview;
-    let now = timefmt::now();
+    let now = p.now;
     let warned_after = p.days - stale::WARNING_DAYS;
     let summary = if p.count == 0 {
         format!("No token has been unused for {warned_after} days or more: turning the policy on revokes nothing this week.")
@@ -167,6 +167,12 @@ fn StalePreviewView(preview: StalePreview, set: ServerAction<SetStalePolicy>) ->
                 </ul>
             })}
             {(more > 0).then(|| view! { <p>{format!("and {more} more.")}</p> })}
+            {(p.warning_endpoints == 0).then(|| view! {
+                <p class="alert alert-warning">
+                    "No webhook endpoint receives token.expiring, so nobody outside Keyward hears the warnings. "
+                    <a href="/settings/webhooks">"Add one"</a>" before turning the policy on."
+                </p>
+            })}
             <ActionForm action=set>
                 <input type="hidden" name="days" value=days/>
                 <button type="submit" class="btn btn-primary" disabled=move || set.pending().get()>

@@ -1084,6 +1084,23 @@ async fn the_stale_policy_revokes_what_its_preview_named(b: Backend) {
         worker.apply_stale_policy().await.unwrap(),
         Default::default()
     );
+    // On again a month later: the old warning does not count, the token gets a new week.
+    exec_sql(
+        &app.state,
+        &format!(
+            "UPDATE tokens SET expires_at = NULL WHERE id = {}",
+            ids["never_used_old"]
+        ),
+    )
+    .await;
+    let (status, body) = admin.post("settings/stale-policy", &[("days", "30")]).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    let run = worker.apply_stale_policy().await.unwrap();
+    assert!(
+        run.revoked.is_empty(),
+        "no revocation on an old policy's warning"
+    );
+    assert!(run.warned.contains(&ids["never_used_old"]));
     app.stop().await;
 }
 

@@ -175,3 +175,10 @@ pub async fn forget_warning(conn: &mut Conn<'_>, token_id: i64) -> QueryResult<u
     .execute(c)
     .await)
 }
+
+/// Forgets every warning (the policy changed: the new one warns afresh).
+pub async fn forget_all_warnings(conn: &mut Conn<'_>) -> QueryResult<usize> {
+    dispatch!(conn, |c| diesel::delete(token_stale_warnings::table)
+        .execute(c)
+        .await)
+}

@@ -69,6 +69,16 @@ pub async fn preview(
             })
             .collect(),
         revokes_on: now + stale::WARNING_DAYS * stale::DAY,
+        now,
+        warning_endpoints: enabled_subscriptions(&mut conn)
+            .await?
+            .iter()
+            .filter(|(_, events)| {
+                events
+                    .split(',')
+                    .any(|e| e == EventType::TokenExpiring.as_str())
+            })
+            .count() as i64,
     })
 }
 
@@ -83,6 +93,11 @@ pub async fn set(state: &AppState, me: &Principal, days: &str) -> Result<OrgSett
         .transaction(|conn| {
             Box::pin(async move {
                 let before = super::settings::load(conn).await?;
+                // A warning belongs to the policy that sent it: after a change (or off and on
+                // again) every token gets the new policy's own week of warning.
+                if before.stale_token_days != days {
+                    repo::forget_all_warnings(conn).await?;
+                }
                 match days {
                     Some(d) => {
                         settings_repo::set(
@@ -178,6 +193,11 @@ pub async fn run(db: &Db, clock: &Clock) -> Result<Run, AppError> {
         let revoked = db
             .transaction(|conn| {
                 Box::pin(async move {
+                    // Turned off or changed since the run began: stop (the new policy warns
+                    // first).
+                    if super::settings::load(conn).await?.stale_token_days != Some(days) {
+                        return Ok::<_, AppError>((0, Vec::new()));
+                    }
                     let cutoff = stale::revoke_cutoff(days, now);
                     let ids = repo::due_for_revocation(
                         conn,
