@@ -54,8 +54,52 @@ const TEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(240);
 const REQUEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(90);
 
 pub async fn bounded(test: impl std::future::Future<Output = ()>) {
-    if tokio::time::timeout(TEST_LIMIT, test).await.is_err() {
-        panic!("the test did not finish within {} s", TEST_LIMIT.as_secs());
+    let mut test = std::pin::pin!(test);
+    // The test (and its database) stays alive until its sessions have been read.
+    let finished = tokio::select! {
+        _ = &mut test => true,
+        _ = tokio::time::sleep(TEST_LIMIT) => false,
+    };
+    if !finished {
+        let sessions = postgres_sessions().await;
+        panic!(
+            "the test did not finish within {} s; PostgreSQL sessions of the test databases \
+             (state, wait, transaction age, query):\n{sessions}",
+            TEST_LIMIT.as_secs()
+        );
+    }
+}
+
+/// What every test database's sessions are doing: a test stuck on a lock shows who holds it.
+async fn postgres_sessions() -> String {
+    use diesel::sql_types::Text;
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        line: String,
+    }
+    let Some(url) = postgres_url() else {
+        return "(PostgreSQL not in use)".into();
+    };
+    let query = async {
+        let mut conn = AsyncPgConnection::establish(&url).await.ok()?;
+        diesel::sql_query(
+            "SELECT concat_ws(' | ', datname, pid, state, wait_event_type || ':' || wait_event, \
+             (now() - xact_start)::text, left(query, 300)) AS line FROM pg_stat_activity \
+             WHERE datname LIKE 'kw_test_%' ORDER BY datname, pid",
+        )
+        .load::<Row>(&mut conn)
+        .await
+        .ok()
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(10), query).await {
+        Ok(Some(rows)) => rows
+            .into_iter()
+            .map(|r| r.line)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => "(could not read pg_stat_activity)".into(),
     }
 }
 
