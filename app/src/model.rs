@@ -366,6 +366,8 @@ pub struct TokenDetail {
     pub client_ips: Vec<ClientIpView>,
     /// The token's audit records, newest first; None for a caller who cannot read the audit log.
     pub audit: Option<Vec<AuditEventView>>,
+    /// When the stale-token policy revokes this token unless it is used before (it was warned).
+    pub stale_revokes_at: Option<i64>,
 }
 
 /// A personal token of the signed-in user that expires soon.

@@ -41,6 +41,7 @@ fn TokenDetailView(detail: TokenDetail) -> impl IntoView {
         usage,
         client_ips,
         audit,
+        stale_revokes_at,
     } = detail;
     let owner_href = token.owner.href();
     let used = usage.total() > 0;
@@ -48,6 +49,12 @@ fn TokenDetailView(detail: TokenDetail) -> impl IntoView {
         <PageHeader title=token.name.clone() subtitle=if token.description.is_empty() { "No description.".to_string() } else { token.description.clone() }>
             <StatusBadge status=token.status/>
         </PageHeader>
+        {stale_revokes_at.map(|at| view! {
+            <p class="alert alert-warning" role="status">
+                "Unused for a long time: the stale-token policy revokes this token on "
+                {crate::domain::timefmt::date(at)}" (UTC) unless it is used before."
+            </p>
+        })}
         <dl class="facts">
             <div><dt>"Token"</dt><dd><code class="prefix">{format!("{}…", token.display_prefix)}</code></dd></div>
             <div>

@@ -997,6 +997,17 @@ async fn the_stale_policy_revokes_what_its_preview_named(b: Backend) {
         })
         .collect();
     assert_eq!(warned, named);
+    // The console says it too, on the token's page.
+    let (status, page) = admin
+        .page(&format!("/tokens/{}", ids["used_long_ago"]))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert!(
+        page.contains("the stale-token policy revokes this token on"),
+        "token page notice"
+    );
+    let (_, page) = admin.page(&format!("/tokens/{}", ids["used_lately"])).await;
+    assert!(!page.contains("stale-token policy revokes"));
 
     // The 24-day token is used after its warning: it stays.
     let http = reqwest::Client::new();

@@ -182,3 +182,16 @@ pub async fn forget_all_warnings(conn: &mut Conn<'_>) -> QueryResult<usize> {
         .execute(c)
         .await)
 }
+
+/// The token's warning, if it has one: (activity it was about, when it was sent).
+pub async fn warning(conn: &mut Conn<'_>, token_id: i64) -> QueryResult<Option<(i64, i64)>> {
+    dispatch!(conn, |c| token_stale_warnings::table
+        .find(token_id)
+        .select((
+            token_stale_warnings::activity_at,
+            token_stale_warnings::warned_at
+        ))
+        .first(c)
+        .await
+        .optional())
+}

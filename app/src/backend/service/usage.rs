@@ -6,8 +6,8 @@ use crate::backend::auth::Principal;
 use crate::backend::repo::usage as repo;
 use crate::backend::state::AppState;
 use crate::domain::limits::{DAY_SECS, EXPIRY_WARNING_DAYS};
-use crate::domain::policy;
 use crate::domain::usage::{chart_start, DailySeries};
+use crate::domain::{policy, stale};
 use crate::errors::AppError;
 use crate::model::{ClientIpView, ExpiringToken, TokenDetail};
 
@@ -45,12 +45,36 @@ pub async fn detail(state: &AppState, me: &Principal, id: i64) -> Result<TokenDe
     } else {
         None
     };
+    let stale_revokes_at = stale_revocation(&mut conn, &token.0, now).await?;
     Ok(TokenDetail {
+        stale_revokes_at,
         token: to_view(token, now),
         usage: DailySeries::build(&rows, now),
         client_ips,
         audit,
     })
+}
+
+/// When the stale-token policy will revoke this live token: it is on, and the token was warned
+/// about its present quiet spell.
+async fn stale_revocation(
+    conn: &mut crate::backend::db::Conn<'_>,
+    row: &crate::backend::repo::tokens::TokenRow,
+    now: i64,
+) -> Result<Option<i64>, AppError> {
+    let live = row.revoked_at.is_none() && row.expires_at.is_none_or(|at| at > now);
+    let Some(days) = super::settings::load(conn)
+        .await?
+        .stale_token_days
+        .filter(|_| live)
+    else {
+        return Ok(None);
+    };
+    let activity = stale::activity(row.created_at, row.last_used_at);
+    Ok(crate::backend::repo::stale::warning(conn, row.id)
+        .await?
+        .filter(|(about, _)| *about == activity)
+        .map(|(_, warned_at)| stale::revokes_at(days, activity, warned_at)))
 }
 
 /// The caller's own live personal tokens that expire within the warning period.
