@@ -143,7 +143,7 @@ fn Endpoint(e: WebhookEndpointView) -> impl IntoView {
             <h3><code>{e.url.clone()}</code></h3>
             {(!e.description.is_empty()).then(|| view! { <p>{e.description.clone()}</p> })}
             <p>"Events: " {e.events.join(", ")}</p>
-            <p>"Secret: " <code>{format!("{}…", e.secret_hint)}</code> " · created " <RelTime ts=e.created_at/> " by " {e.created_by.clone()}</p>
+            <p>"Secret fingerprint: " <code title="The first 12 hex digits of the SHA-256 of the whole secret, whsec_ included">{e.secret_hint.clone()}</code> " · created " <RelTime ts=e.created_at/> " by " {e.created_by.clone()}</p>
             <p>
                 {if e.enabled { "Enabled" } else { "Disabled" }}
                 {e.failing_since.map(|t| view! { <span class="badge badge-danger">" failing since " <RelTime ts=t/></span> })}

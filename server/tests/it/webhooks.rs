@@ -543,6 +543,16 @@ async fn admins_manage_endpoints_over_http(b: Backend) {
     assert_eq!(status, reqwest::StatusCode::OK);
     assert_eq!(list[0]["url"], url.as_str());
     assert!(!list.to_string().contains(&secret));
+    // The page's hint is a fingerprint: no piece of the secret is stored in plain text.
+    let fingerprint = {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(secret.as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{}", &hex[..12])
+    };
+    assert_eq!(list[0]["secret_hint"], fingerprint.as_str());
+    create_account(&admin, "hook_owner", "viewer").await; // what the dump checks it covers
+    assert!(!contains(&database_contents(&db).await, &secret[..10]));
 
     let (status, _) = admin.post("webhooks/send-test", &[("id", &id)]).await;
     assert_eq!(status, reqwest::StatusCode::OK);

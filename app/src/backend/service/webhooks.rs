@@ -78,7 +78,12 @@ pub async fn create(
     let url = check_target(state, url).await?;
     let secret = new_webhook_secret();
     let sealed = state.key.seal_webhook_secret(&secret);
-    let hint = secret.expose().chars().take(10).collect::<String>();
+    // A fingerprint, not a piece of the key: enough to tell which secret a receiver holds
+    // (it can compute the same), and nothing of the secret in the database in plain text.
+    let hint = format!(
+        "sha256:{}",
+        &crate::backend::crypto::sha256_hex(secret.expose().as_bytes())[..12]
+    );
     let me = me.clone();
     let now = now();
     let row = state
