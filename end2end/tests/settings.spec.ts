@@ -55,12 +55,11 @@ test.describe('settings', () => {
       await webhooks.add(receiver.url, 'all', 'e2e receiver');
 
       const reveal = new Reveal(page, js, 'secret');
-      await expect(reveal.warning).toBeVisible();
-      const secret = (await reveal.secretField.inputValue().catch(() => null)) ?? (await reveal.secretField.textContent()) ?? '';
+      await reveal.expectOpen();
+      const secret = await reveal.secret();
       expect(secret).toMatch(/^whsec_[A-Za-z0-9+/=]{32,}$/);
-      await reveal.closeControl.click();
+      await reveal.close();
       await webhooks.ready();
-      await expect(reveal.root).toBeHidden();
       // Shown once: the page keeps only a hint.
       await expect(page.getByText(secret)).toHaveCount(0);
 
