@@ -27,7 +27,7 @@ export class SettingsPage extends BasePage {
 
   /** Types the days and asks for the preview (a GET form: the URL carries it). */
   async previewStale(days: string): Promise<void> {
-    await this.stalePolicy.getByLabel('Revoke tokens unused for (days)').fill(days);
+    await this.stalePolicy.getByRole('spinbutton', { name: 'Revoke tokens unused for (days)' }).fill(days);
     await this.submit(this.stalePolicy.getByRole('button', { name: 'Preview', exact: true }));
   }
 
@@ -57,9 +57,10 @@ export class WebhooksPage extends BasePage {
   }
 
   async add(url: string, events: string, description: string): Promise<void> {
-    await this.page.getByLabel('URL', { exact: true }).fill(url);
-    await this.page.getByLabel('Events', { exact: true }).fill(events);
-    await this.page.getByLabel('Description', { exact: true }).fill(description);
+    // By role: a required field's label ends with a (hidden) asterisk.
+    await this.page.getByRole('textbox', { name: 'URL', exact: true }).fill(url);
+    await this.page.getByRole('textbox', { name: 'Events', exact: true }).fill(events);
+    await this.page.getByRole('textbox', { name: 'Description', exact: true }).fill(description);
     await this.submit(this.page.getByRole('button', { name: 'Add endpoint' }));
   }
 
