@@ -126,7 +126,7 @@ fn EndpointList(endpoints: Vec<WebhookEndpointView>) -> impl IntoView {
                 " Fix the receiver, then enable it again: events from while it was disabled are not sent."
             </p>
         })}
-        <ul class="stack" aria-label="Webhook endpoints">
+        <ul class="endpoint-list" aria-label="Webhook endpoints">
             {endpoints.into_iter().map(|e| view! { <Endpoint e=e/> }).collect_view()}
         </ul>
     }
@@ -139,7 +139,7 @@ fn Endpoint(e: WebhookEndpointView) -> impl IntoView {
     let (id_enable, id_test, id_delete) = (e.id.to_string(), e.id.to_string(), e.id.to_string());
     let label = e.url.clone();
     view! {
-        <li class="panel stack">
+        <li class="panel endpoint">
             <h3><code>{e.url.clone()}</code></h3>
             {(!e.description.is_empty()).then(|| view! { <p>{e.description.clone()}</p> })}
             <p>"Events: " {e.events.join(", ")}</p>
@@ -148,7 +148,7 @@ fn Endpoint(e: WebhookEndpointView) -> impl IntoView {
                 {if e.enabled { "Enabled" } else { "Disabled" }}
                 {e.failing_since.map(|t| view! { <span class="badge badge-danger">" failing since " <RelTime ts=t/></span> })}
             </p>
-            <div class="row">
+            <div class="actions-bar endpoint-actions">
                 <ActionForm action=actions.enable>
                     <input type="hidden" name="id" value=id_enable/>
                     <input type="hidden" name="enabled" value=(!e.enabled).to_string()/>
