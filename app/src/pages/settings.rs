@@ -18,6 +18,20 @@ pub fn SettingsPage() -> impl IntoView {
         move || (update.version().get(), set_stale.version().get()),
         |_| get_settings(),
     );
+    // Made here, not inside the settings' Suspend: a resource created during a Suspend's render
+    // could hydrate out of step with the server's HTML (an intermittent panic in release).
+    let query = use_query_map();
+    let asked = Memo::new(move |_| query.read().get("stale_days").unwrap_or_default());
+    let preview = Resource::new(
+        move || asked.get(),
+        |days| async move {
+            if days.trim().is_empty() {
+                None
+            } else {
+                Some(preview_stale_policy(days).await)
+            }
+        },
+    );
     let error = action_error(update);
     let saved = action_ok(update);
     view! {
@@ -55,7 +69,7 @@ pub fn SettingsPage() -> impl IntoView {
                                     />
                                     <Submit label="Save settings" busy_label="Saving…" pending=update.pending().into()/>
                                 </ActionForm>
-                                <StalePolicy current=s.stale_token_days set=set_stale/>
+                                <StalePolicy current=s.stale_token_days set=set_stale asked=asked preview=preview/>
                             }
                             .into_any(),
                         }
@@ -68,19 +82,13 @@ pub fn SettingsPage() -> impl IntoView {
 /// for (in the URL, `?stale_days=N`: it survives reload and works without JavaScript), and the
 /// switch, offered only beside a preview so nobody turns it on blind.
 #[component]
-fn StalePolicy(current: Option<i64>, set: ServerAction<SetStalePolicy>) -> impl IntoView {
-    let query = use_query_map();
-    let asked = Memo::new(move |_| query.read().get("stale_days").unwrap_or_default());
-    let preview = Resource::new(
-        move || asked.get(),
-        |days| async move {
-            if days.trim().is_empty() {
-                None
-            } else {
-                Some(preview_stale_policy(days).await)
-            }
-        },
-    );
+fn StalePolicy(
+    current: Option<i64>,
+    set: ServerAction<SetStalePolicy>,
+    /// The days in the URL (`?stale_days=`) and their preview, made by the page.
+    asked: Memo<String>,
+    preview: Resource<Option<Result<StalePreview, AppError>>>,
+) -> impl IntoView {
     let error = action_error(set);
     let status = match current {
         None => "Off: tokens are never revoked for disuse.".to_string(),

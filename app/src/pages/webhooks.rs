@@ -49,6 +49,20 @@ pub fn WebhooksPage() -> impl IntoView {
     };
     provide_context(actions);
     let endpoints = Resource::new(move || actions.version(), |_| list_webhooks());
+    // Every endpoint's log in one resource made here, at the top of the page, not one per
+    // endpoint inside the list's Suspend: a resource created during a Suspend's render could
+    // hydrate out of step with the server's HTML (an intermittent hydration panic in release).
+    let logs = Resource::new(
+        move || actions.version(),
+        |_| async move {
+            let mut all = Vec::new();
+            for e in list_webhooks().await? {
+                all.push((e.id, list_webhook_deliveries(e.id).await?));
+            }
+            Ok::<_, AppError>(all)
+        },
+    );
+    provide_context(DeliveryLogs(logs));
     let error = action_error(actions.create);
     let created = action_ok(actions.create);
     let reveal = Signal::derive(move || {
@@ -174,30 +188,37 @@ fn Endpoint(e: WebhookEndpointView) -> impl IntoView {
     }
 }
 
+/// The page's delivery logs, by endpoint (see `WebhooksPage`).
+#[derive(Clone, Copy)]
+struct DeliveryLogs(Resource<Result<Vec<(i64, Vec<WebhookDeliveryView>)>, AppError>>);
+
 #[component]
 fn Deliveries(id: i64) -> impl IntoView {
-    let actions = expect_context::<Actions>();
-    let log = Resource::new(
-        move || actions.version(),
-        move |_| list_webhook_deliveries(id),
-    );
+    let logs = expect_context::<DeliveryLogs>().0;
     view! {
         <Transition fallback=|| view! { <Loading what="deliveries"/> }>
             {move || Suspend::new(async move {
-                match log.await {
-                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
-                    Ok(rows) if rows.is_empty() => view! { <p class="muted">"No deliveries yet."</p> }.into_any(),
-                    Ok(rows) => view! {
-                        <table class="table" aria-label="Delivery log">
-                            <thead><tr>
-                                <th scope="col">"Time"</th><th scope="col">"Event"</th><th scope="col">"Result"</th>
-                                <th scope="col">"Latency"</th><th scope="col">"Attempt"</th><th scope="col">"Next retry"</th><th scope="col">"Event now"</th><th scope="col"><span class="sr-only">"Actions"</span></th>
-                            </tr></thead>
-                            <tbody>{rows.into_iter().map(|d| view! { <DeliveryRow d=d/> }).collect_view()}</tbody>
-                        </table>
-                    }
-                    .into_any(),
+                let rows = match logs.await {
+                    Err(e) => return view! { <ErrorPanel error=e/> }.into_any(),
+                    Ok(all) => all
+                        .into_iter()
+                        .find(|(endpoint, _)| *endpoint == id)
+                        .map(|(_, rows)| rows)
+                        .unwrap_or_default(),
+                };
+                if rows.is_empty() {
+                    return view! { <p class="muted">"No deliveries yet."</p> }.into_any();
                 }
+                view! {
+                    <table class="table" aria-label="Delivery log">
+                        <thead><tr>
+                            <th scope="col">"Time"</th><th scope="col">"Event"</th><th scope="col">"Result"</th>
+                            <th scope="col">"Latency"</th><th scope="col">"Attempt"</th><th scope="col">"Next retry"</th><th scope="col">"Event now"</th><th scope="col"><span class="sr-only">"Actions"</span></th>
+                        </tr></thead>
+                        <tbody>{rows.into_iter().map(|d| view! { <DeliveryRow d=d/> }).collect_view()}</tbody>
+                    </table>
+                }
+                .into_any()
             })}
         </Transition>
     }
