@@ -188,9 +188,12 @@ fn Endpoint(e: WebhookEndpointView) -> impl IntoView {
     }
 }
 
-/// The page's delivery logs, by endpoint (see `WebhooksPage`).
+/// Each endpoint's id with its delivery log.
+type LogsByEndpoint = Vec<(i64, Vec<WebhookDeliveryView>)>;
+
+/// The page's delivery logs (see `WebhooksPage`).
 #[derive(Clone, Copy)]
-struct DeliveryLogs(Resource<Result<Vec<(i64, Vec<WebhookDeliveryView>)>, AppError>>);
+struct DeliveryLogs(Resource<Result<LogsByEndpoint, AppError>>);
 
 #[component]
 fn Deliveries(id: i64) -> impl IntoView {
