@@ -31,6 +31,7 @@ backends!(
     expiry_events_are_sent_once_per_threshold,
     the_stale_policy_revokes_what_its_preview_named,
     the_expiry_scan_reaches_every_token_beyond_one_batch,
+    a_backlog_on_one_endpoint_does_not_fill_a_round,
 );
 
 #[derive(Debug, Clone)]
@@ -1182,5 +1183,48 @@ async fn the_expiry_scan_reaches_every_token_beyond_one_batch(b: Backend) {
         "one 7-day warning each (the worker's own scan at start-up may have sent others \
          about the seeded expiries)"
     );
+    app.stop().await;
+}
+
+/// An endpoint with a backlog (a receiver that hangs: every attempt waits out the timeout) takes
+/// at most `PER_ENDPOINT` rows of a round, so another endpoint's event goes out in the same
+/// round instead of waiting behind the backlog.
+async fn a_backlog_on_one_endpoint_does_not_fill_a_round(b: Backend) {
+    use app::backend::repo::webhooks::{claim_due, insert_outbox, NewOutbox, PER_ENDPOINT};
+    let db = TestDb::new(b).await;
+    let app = app_allowing_private(&db).await;
+    let receiver = Receiver::start().await;
+    let (slow, _) = create_endpoint(
+        &app,
+        &format!("http://127.0.0.1:{}/hook", free_port()),
+        "token.created",
+    )
+    .await;
+    let (other, _) = create_endpoint(&app, &receiver.url(), "token.created").await;
+    // Due a day from now: the app's own worker leaves them alone; the claim below is the round.
+    let due = app.state.clock.now() + 86_400;
+    let row = |endpoint: i64, n: i64| NewOutbox {
+        endpoint_id: endpoint,
+        message_id: format!("msg_test_{endpoint}_{n}"),
+        event_type: "token.created".into(),
+        payload: "{}".into(),
+        created_at: due,
+        next_attempt_at: Some(due),
+    };
+    let mut rows: Vec<NewOutbox> = (0..20).map(|n| row(slow, n)).collect();
+    rows.push(row(other, 0));
+    let mut pooled = app.state.db.get_writer().await.unwrap();
+    let mut conn = pooled.conn();
+    assert_eq!(insert_outbox(&mut conn, &rows).await.unwrap(), 21);
+    let claimed = claim_due(&mut conn, due, due + 30, 16).await.unwrap();
+    let of = |endpoint: i64| claimed.iter().filter(|r| r.endpoint_id == endpoint).count();
+    assert_eq!(of(other), 1, "the other endpoint's event is in the round");
+    assert_eq!(of(slow) as i64, PER_ENDPOINT);
+    // The next round takes the backlog's next rows.
+    let next = claim_due(&mut conn, due, due + 30, 16).await.unwrap();
+    assert_eq!(next.len() as i64, PER_ENDPOINT);
+    assert!(next.iter().all(|r| r.endpoint_id == slow));
+    drop(conn);
+    drop(pooled);
     app.stop().await;
 }

@@ -232,6 +232,9 @@ pub async fn insert_outbox(conn: &mut Conn<'_>, rows: &[NewOutbox]) -> QueryResu
     Ok(written)
 }
 
+/// Rows of one endpoint a round takes at most (see `claim_due`).
+pub const PER_ENDPOINT: i64 = 4;
+
 /// Takes up to `limit` due rows of enabled endpoints for this worker until `lease_until`, in one
 /// statement (its own short transaction). PostgreSQL skips rows another worker is claiming at
 /// the same moment (`FOR UPDATE SKIP LOCKED`); SQLite runs one writer at a time, so the
@@ -243,10 +246,19 @@ pub async fn claim_due(
     lease_until: i64,
     limit: i64,
 ) -> QueryResult<Vec<OutboxRow>> {
+    // At most `PER_ENDPOINT` rows of one endpoint per round: an endpoint that hangs (each
+    // attempt waits out the timeout) with a backlog would otherwise fill every round, and the
+    // other endpoints' events would wait behind it.
     const DUE: &str = "SELECT o.id FROM webhook_outbox o \
          JOIN webhook_endpoints e ON e.id = o.endpoint_id AND e.enabled \
          WHERE o.next_attempt_at IS NOT NULL AND o.next_attempt_at <= $1 \
            AND (o.claimed_until IS NULL OR o.claimed_until <= $1) \
+           AND o.id IN (SELECT ranked.id FROM (SELECT w.id, ROW_NUMBER() OVER \
+               (PARTITION BY w.endpoint_id ORDER BY w.next_attempt_at, w.id) AS n \
+               FROM webhook_outbox w \
+               WHERE w.next_attempt_at IS NOT NULL AND w.next_attempt_at <= $1 \
+                 AND (w.claimed_until IS NULL OR w.claimed_until <= $1)) ranked \
+             WHERE ranked.n <= $4) \
          ORDER BY o.next_attempt_at, o.id LIMIT $3";
     let returning = "RETURNING id, endpoint_id, message_id, event_type, payload, created_at, \
          attempts, next_attempt_at, claimed_until, delivered_at, gave_up_at";
@@ -259,6 +271,7 @@ pub async fn claim_due(
             .bind::<BigInt, _>(now)
             .bind::<BigInt, _>(lease_until)
             .bind::<BigInt, _>(limit)
+            .bind::<BigInt, _>(PER_ENDPOINT)
             .load(*c)
             .await
         }
@@ -274,6 +287,7 @@ pub async fn claim_due(
             .bind::<BigInt, _>(now)
             .bind::<BigInt, _>(lease_until)
             .bind::<BigInt, _>(limit)
+            .bind::<BigInt, _>(PER_ENDPOINT)
             .load(*c)
             .await
         }
