@@ -1224,7 +1224,6 @@ async fn a_backlog_on_one_endpoint_does_not_fill_a_round(b: Backend) {
     let next = claim_due(&mut conn, due, due + 30, 16).await.unwrap();
     assert_eq!(next.len() as i64, PER_ENDPOINT);
     assert!(next.iter().all(|r| r.endpoint_id == slow));
-    drop(conn);
     drop(pooled);
     app.stop().await;
 }
