@@ -128,7 +128,7 @@ fn StalePolicy(
                             <div class="alert alert-error" role="alert" id="stale-days-error">{e.to_string()}</div>
                         }
                         .into_any(),
-                        Some(Ok(p)) => view! { <StalePreviewView preview=p set=set/> }.into_any(),
+                        Some(Ok(p)) => view! { <StalePreviewView preview=p set=set current=current/> }.into_any(),
                     }
                 })}
             </Transition>
@@ -137,11 +137,26 @@ fn StalePolicy(
 }
 
 #[component]
-fn StalePreviewView(preview: StalePreview, set: ServerAction<SetStalePolicy>) -> impl IntoView {
+fn StalePreviewView(
+    preview: StalePreview,
+    set: ServerAction<SetStalePolicy>,
+    /// The policy in force: previewing its own days offers no "turn on".
+    current: Option<i64>,
+) -> impl IntoView {
     let p = preview;
     let now = p.now;
     let warned_after = p.days - stale::WARNING_DAYS;
-    let summary = if p.count == 0 {
+    let in_force = current == Some(p.days);
+    let summary = if in_force {
+        format!(
+            "{} {} unused for {warned_after} days or more ({} of them for {} days already). The policy is on with these days: each is revoked {} days after its warning unless it is used.",
+            p.count,
+            if p.count == 1 { "token has been" } else { "tokens have been" },
+            p.unused_full_period,
+            p.days,
+            stale::WARNING_DAYS,
+        )
+    } else if p.count == 0 {
         format!("No token has been unused for {warned_after} days or more: turning the policy on revokes nothing this week.")
     } else {
         format!(
@@ -181,12 +196,14 @@ fn StalePreviewView(preview: StalePreview, set: ServerAction<SetStalePolicy>) ->
                     <a href="/settings/webhooks">"Add one"</a>" before turning the policy on."
                 </p>
             })}
-            <ActionForm action=set>
-                <input type="hidden" name="days" value=days/>
-                <button type="submit" class="btn btn-primary" disabled=move || set.pending().get()>
-                    {format!("Turn on: revoke tokens unused for {} days", p.days)}
-                </button>
-            </ActionForm>
+            {(!in_force).then(|| view! {
+                <ActionForm action=set>
+                    <input type="hidden" name="days" value=days/>
+                    <button type="submit" class="btn btn-primary" disabled=move || set.pending().get()>
+                        {format!("Turn on: revoke tokens unused for {} days", p.days)}
+                    </button>
+                </ActionForm>
+            })}
         </div>
     }
 }
