@@ -105,6 +105,9 @@ test.describe('settings', () => {
     await page.reload();
     await settings.ready();
     await expect(settings.preview).toContainText(/393 days/);
+    // Previewing the policy in force offers nothing to turn on.
+    await expect(settings.preview).toContainText('The policy is on with these days');
+    await expect(settings.stalePolicy.getByRole('button', { name: /^Turn on/ })).toHaveCount(0);
 
     await settings.turnStaleOff();
     await expect(settings.staleStatus).toHaveText(/^Off:/);
