@@ -199,10 +199,13 @@ impl Drop for TestDb {
                 rt.block_on(async move {
                     let _ = tokio::time::timeout(std::time::Duration::from_secs(30), async {
                         if let Ok(mut conn) = AsyncPgConnection::establish(&admin).await {
+                            // One statement per call: several in one string run as one
+                            // implicit transaction, and DROP DATABASE refuses to run in one.
+                            let _ = conn.batch_execute("SET lock_timeout = '20s'").await;
+                            let _ = conn.batch_execute("SET statement_timeout = '25s'").await;
                             let _ = conn
                                 .batch_execute(&format!(
-                                    "SET lock_timeout = '20s'; SET statement_timeout = '25s'; \
-                                     DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
                                 ))
                                 .await;
                         }
