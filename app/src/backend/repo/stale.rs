@@ -153,13 +153,7 @@ pub async fn revoke(
         revoked.extend(dispatch!(conn, |c| diesel::update(
             quiet_since!(now, cutoff).filter(tokens::id.eq_any(chunk))
         )
-        .set((
-            tokens::revoked_at.eq(Some(now)),
-            tokens::revoked_by_label.eq(Some(by)),
-            tokens::revoke_reason.eq(Some("policy")),
-            tokens::previous_secret_hash.eq(None::<Vec<u8>>),
-            tokens::previous_secret_expires_at.eq(None::<i64>),
-        ))
+        .set(super::tokens::revocation(now, by, "policy"))
         .returning(tokens::id)
         .get_results::<i64>(c)
         .await)?);

@@ -246,13 +246,7 @@ pub async fn revoke(
 ) -> QueryResult<usize> {
     dispatch!(conn, |c| diesel::update(tokens::table.find(id))
         .filter(tokens::revoked_at.is_null())
-        .set((
-            tokens::revoked_at.eq(Some(now)),
-            tokens::revoked_by_label.eq(Some(by)),
-            tokens::revoke_reason.eq(Some(reason)),
-            tokens::previous_secret_hash.eq(None::<Vec<u8>>),
-            tokens::previous_secret_expires_at.eq(None::<i64>),
-        ))
+        .set(revocation(now, by, reason))
         .execute(c)
         .await)
 }
@@ -279,13 +273,7 @@ pub async fn revoke_all_for_owner(
         }};
     }
     dispatch!(conn, |c| filter_owner!()
-        .set((
-            tokens::revoked_at.eq(Some(now)),
-            tokens::revoked_by_label.eq(Some(by)),
-            tokens::revoke_reason.eq(Some(reason)),
-            tokens::previous_secret_hash.eq(None::<Vec<u8>>),
-            tokens::previous_secret_expires_at.eq(None::<i64>),
-        ))
+        .set(revocation(now, by, reason))
         .execute(c)
         .await)
 }
@@ -440,6 +428,25 @@ pub async fn set_owner_disabled(
 
 /// Revokes the given live tokens (bulk revoke); returns the ids it revoked (not those that
 /// were revoked already).
+/// What revoking writes: when, by whom, why, and no grace period left for a rotated-out secret.
+pub(crate) type Revocation<'a> = (
+    diesel::dsl::Eq<tokens::revoked_at, Option<i64>>,
+    diesel::dsl::Eq<tokens::revoked_by_label, Option<&'a str>>,
+    diesel::dsl::Eq<tokens::revoke_reason, Option<&'a str>>,
+    diesel::dsl::Eq<tokens::previous_secret_hash, Option<Vec<u8>>>,
+    diesel::dsl::Eq<tokens::previous_secret_expires_at, Option<i64>>,
+);
+
+pub(crate) fn revocation<'a>(now: i64, by: &'a str, reason: &'a str) -> Revocation<'a> {
+    (
+        tokens::revoked_at.eq(Some(now)),
+        tokens::revoked_by_label.eq(Some(by)),
+        tokens::revoke_reason.eq(Some(reason)),
+        tokens::previous_secret_hash.eq(None::<Vec<u8>>),
+        tokens::previous_secret_expires_at.eq(None::<i64>),
+    )
+}
+
 pub async fn revoke_many(
     conn: &mut Conn<'_>,
     ids: &[i64],
@@ -453,13 +460,7 @@ pub async fn revoke_many(
             tokens::table.filter(tokens::id.eq_any(chunk))
         )
         .filter(tokens::revoked_at.is_null())
-        .set((
-            tokens::revoked_at.eq(Some(now)),
-            tokens::revoked_by_label.eq(Some(by)),
-            tokens::revoke_reason.eq(Some(reason)),
-            tokens::previous_secret_hash.eq(None::<Vec<u8>>),
-            tokens::previous_secret_expires_at.eq(None::<i64>),
-        ))
+        .set(revocation(now, by, reason))
         .returning(tokens::id)
         .get_results::<i64>(c)
         .await)?);
