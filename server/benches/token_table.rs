@@ -127,6 +127,15 @@ struct Args {
     /// Fewer combinations: no owner/created filters, two searches.
     #[arg(long)]
     quick: bool,
+    /// Only this sort column (e.g. `status`), to iterate on one slow corner.
+    #[arg(long)]
+    sort: Option<String>,
+    /// Only this filter set (e.g. `used<7d`).
+    #[arg(long)]
+    filter: Option<String>,
+    /// Skip the rendered-page part.
+    #[arg(long)]
+    no_render: bool,
     #[arg(long, default_value = "")]
     bench: String,
 }
@@ -180,11 +189,19 @@ async fn main() {
 
     let mut all: Vec<Duration> = Vec::new();
     let mut slowest: Vec<(Duration, String)> = Vec::new();
+    // (time, filter set, search) of every timed query, for the breakdown after the table.
+    let mut by_view: Vec<(Duration, &'static str, &'static str)> = Vec::new();
     println!("\n| sort | queries | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|");
     for sort in SortColumn::ALL {
+        if args.sort.as_deref().is_some_and(|s| s != sort.as_str()) {
+            continue;
+        }
         let mut times = Vec::new();
         for (fname, filter) in filter_sets(&owner) {
             if args.quick && (fname == "owner" || fname == "created range") {
+                continue;
+            }
+            if args.filter.as_deref().is_some_and(|f| f != fname) {
                 continue;
             }
             for (sname, search) in searches() {
@@ -206,6 +223,7 @@ async fn main() {
                             token_table::list(&state, &me, &q).await.expect("query");
                             let d = t.elapsed();
                             times.push(d);
+                            by_view.push((d, fname, sname));
                             slowest.push((
                                 d,
                                 format!(
@@ -238,6 +256,8 @@ async fn main() {
         ms(percentile(&all, 0.95)),
         ms(*all.last().unwrap())
     );
+    breakdown("filter set", by_view.iter().map(|(d, f, _)| (*d, *f)));
+    breakdown("search", by_view.iter().map(|(d, _, s)| (*d, *s)));
     println!(
         "\nRatios to the database round trip: p50 {:.0}x, p95 {:.0}x",
         percentile(&all, 0.5).as_secs_f64() / ping.as_secs_f64(),
@@ -246,11 +266,38 @@ async fn main() {
     slowest.sort_by_key(|b| std::cmp::Reverse(b.0));
     slowest.dedup_by(|a, b| a.1 == b.1);
     println!("\nSlowest combinations:");
-    for (d, what) in slowest.iter().take(12) {
+    for (d, what) in slowest.iter().take(20) {
         println!("  {} ms  {what}", ms(*d));
     }
-    page_render(&state).await;
+    if !args.no_render {
+        page_render(&state).await;
+    }
     state.db.close();
+}
+
+/// p50/p95/max per value of one dimension of the matrix, slowest first.
+fn breakdown<'a>(what: &str, times: impl Iterator<Item = (Duration, &'a str)>) {
+    let mut groups: Vec<(&str, Vec<Duration>)> = Vec::new();
+    for (d, key) in times {
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push(d),
+            None => groups.push((key, vec![d])),
+        }
+    }
+    for (_, v) in &mut groups {
+        v.sort();
+    }
+    groups.sort_by_key(|(_, v)| std::cmp::Reverse(percentile(v, 0.95)));
+    println!("\n| {what} | queries | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|");
+    for (key, v) in &groups {
+        println!(
+            "| {key} | {} | {} | {} | {} |",
+            v.len(),
+            ms(percentile(v, 0.5)),
+            ms(percentile(v, 0.95)),
+            ms(*v.last().unwrap())
+        );
+    }
 }
 
 /// The rendered `/tokens` page through HTTP (router, session, server rendering), signed in as

@@ -230,8 +230,8 @@ async fn many_matches_page_in_order_and_cap_the_count(b: Backend) {
         assert_eq!(ids(&got), order[2475..2500].to_vec(), "prefix {dir}");
     }
     // A narrow filter (creation dates) that still matches more than the cap: PostgreSQL sorts
-    // up to 50,000 matches read from the filter's index, SQLite walks the sort index; both
-    // give the unfiltered order and a capped count.
+    // up to `WIDE` (50,000) matches read from the filter's index, SQLite walks the sort index
+    // (cheaper per entry there); both give the unfiltered order and a capped count.
     for sort in SORTS {
         for dir in ["asc", "desc"] {
             let order = expected(&t.all, sort, dir == "desc");
@@ -347,6 +347,28 @@ async fn many_matches_page_in_order_and_cap_the_count(b: Backend) {
     let last = table(&t.admin, "q=tok_1&status=active&page=200&size=100").await;
     assert!(ids(&last).is_empty());
     assert_eq!(last["total"], wanted.len() as i64);
+
+    // A term in every row (each owner's name ends in `_bot`): PostgreSQL's sample calls it
+    // common and skips the trigram index; the page is the walk's, in order, capped.
+    for dir in ["asc", "desc"] {
+        let order = expected(&t.all, "name", dir == "desc");
+        let got = table(&t.admin, &format!("q=_bot&sort=name&dir={dir}&page=100")).await;
+        assert_eq!(ids(&got), order[2475..2500].to_vec(), "q=_bot {dir}");
+        assert_eq!(got["total"], COUNT_CAP);
+        assert_eq!(got["capped"], true);
+    }
+    // A rare term (three tokens): the trigram or full-text candidates, exact.
+    let rare: Vec<Value> = t
+        .all
+        .iter()
+        .filter(|v| v["name"] == "tok_0042")
+        .cloned()
+        .collect();
+    assert_eq!(rare.len(), 3);
+    let got = table(&t.admin, "q=TOK_0042&sort=created&dir=desc").await;
+    assert_eq!(ids(&got), expected(&rare, "created", true));
+    assert_eq!(got["total"], 3);
+    assert_eq!(got["capped"], false);
     t.app.stop().await;
 }
 
