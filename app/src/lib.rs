@@ -19,10 +19,12 @@ use leptos_router::{path, SsrMode};
 use crate::api::auth::get_current_user;
 use crate::components::form::is_nojs_render;
 use crate::components::layout::{AppLayout, AuthActions, UserResource};
+use crate::pages::account::AccountPage;
 use crate::pages::audit::AuditPage;
 use crate::pages::login::LoginPage;
 use crate::pages::my_tokens::MyTokensPage;
 use crate::pages::not_found::NotFoundPage;
+use crate::pages::second_factor::SecondFactorPage;
 use crate::pages::service_accounts::{ServiceAccountPage, ServiceAccountsPage};
 use crate::pages::set_password::SetPasswordPage;
 use crate::pages::settings::SettingsPage;
@@ -71,6 +73,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let actions = AuthActions {
         login: ServerAction::new(),
+        second_factor: ServerAction::new(),
         logout: ServerAction::new(),
         setup: ServerAction::new(),
         set_password: ServerAction::new(),
@@ -80,6 +83,7 @@ pub fn App() -> impl IntoView {
         move || {
             (
                 actions.login.version().get(),
+                actions.second_factor.version().get(),
                 actions.logout.version().get(),
                 actions.setup.version().get(),
                 actions.set_password.version().get(),
@@ -94,6 +98,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <main id="main" class="container"><NotFoundPage/></main> }>
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/login/second-factor") view=SecondFactorPage ssr=SsrMode::Async/>
                 <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async/>
                 <Route path=path!("/set-password") view=SetPasswordPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=AppLayout ssr=SsrMode::Async>
@@ -103,6 +108,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/tokens") view=TokenTablePage ssr=SsrMode::Async/>
                     <Route path=path!("/tokens/:id") view=TokenDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("/my-tokens") view=MyTokensPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/team") view=TeamPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>

@@ -53,6 +53,8 @@ pub struct UserView {
     pub created_at: i64,
     pub last_login_at: Option<i64>,
     pub live_tokens: i64,
+    /// Whether they sign in with an authenticator app as a second factor.
+    pub second_factor: bool,
 }
 
 /// A one-time set-password link, shown once to the Admin who created or reset it.
@@ -436,4 +438,40 @@ impl EventState {
             EventState::GaveUp => "gave up",
         }
     }
+}
+
+/// Where a person's authenticator app stands, for their account page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TotpState {
+    Off,
+    /// Enrolment started: the secret is shown (as a QR code and as text) until the first code
+    /// confirms it, or until `expires_at`.
+    Pending {
+        account: String,
+        secret: Sensitive,
+        uri: Sensitive,
+        qr_svg: Sensitive,
+        expires_at: i64,
+    },
+    On {
+        since: i64,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondFactorOverview {
+    pub totp: TotpState,
+    pub recovery_codes_left: i64,
+}
+
+/// Fresh recovery codes, shown once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryCodes {
+    pub codes: Vec<Sensitive>,
+}
+
+/// A sign-in waiting for its second factor: whose, for the page's greeting.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingSignIn {
+    pub email: String,
 }

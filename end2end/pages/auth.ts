@@ -76,3 +76,20 @@ export class SetPasswordPage extends BasePage {
     await this.submit(this.page.getByRole('button', { name: 'Set password and sign in' }));
   }
 }
+
+/** /login/second-factor: the code after the password, for people with an authenticator app. */
+export class SecondFactorPage extends BasePage {
+  get title(): Locator {
+    return this.heading('Two-step sign-in');
+  }
+
+  get codeField(): Locator {
+    return this.page.getByLabel('Code', { exact: true });
+  }
+
+  async enter(code: string): Promise<void> {
+    await expect(this.title).toBeVisible();
+    await this.codeField.fill(code);
+    await this.submit(this.page.getByRole('button', { name: 'Verify' }));
+  }
+}

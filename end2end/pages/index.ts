@@ -1,5 +1,6 @@
+export { AccountPage } from './account';
 export { AppShell, BasePage } from './base';
-export { LoginPage, SetupPage, SetPasswordPage } from './auth';
+export { LoginPage, SecondFactorPage, SetupPage, SetPasswordPage } from './auth';
 export { Reveal } from './reveal';
 export { ServiceAccountPage, ServiceAccountsPage } from './service-accounts';
 export { TeamPage } from './team';

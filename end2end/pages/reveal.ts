@@ -9,8 +9,8 @@ export class Reveal {
   constructor(
     readonly page: Page,
     readonly js: boolean,
-    /** "token" or "link": the noun in the wording. */
-    readonly noun: 'token' | 'link' | 'secret' = 'token',
+    /** The noun in the wording. */
+    readonly noun: 'token' | 'link' | 'secret' | 'recovery codes' = 'token',
   ) {}
 
   /** The dialog (JavaScript) or the panel (no JavaScript). */
@@ -25,7 +25,8 @@ export class Reveal {
   }
 
   get warning(): Locator {
-    return this.root.getByText(`This ${this.noun} will not be shown again.`);
+    const these = this.noun.endsWith('s') ? 'These' : 'This';
+    return this.root.getByText(`${these} ${this.noun} will not be shown again.`);
   }
 
   /** "I have stored the token — close" (button) or "… — continue" (link). */

@@ -300,6 +300,15 @@ pub enum UserCommand {
         #[arg(long)]
         email: String,
     },
+    /// Remove a person's authenticator app and recovery codes (a lost phone), so that they
+    /// sign in with their password alone until they set up a new app. Audited.
+    ///
+    /// For when no other Admin can do it on the Team page, such as the only Admin's phone.
+    ResetSecondFactor {
+        /// The person's e-mail address.
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,6 +6,7 @@
 //! Every function starts by establishing who is calling (`backend::auth`), then hands over to
 //! a service in `backend::service`, which checks permissions and does the work.
 
+pub mod account;
 pub mod audit;
 pub mod auth;
 pub mod service_accounts;
@@ -23,6 +24,7 @@ pub const ANONYMOUS_ENDPOINTS: &[&str] = &[
     "/api/fn/auth/login",
     "/api/fn/auth/setup",
     "/api/fn/auth/set-password",
+    "/api/fn/auth/second-factor",
 ];
 
 /// Endpoints whose successful answer carries a secret that is shown once: without
@@ -35,4 +37,6 @@ pub const ONE_TIME_ENDPOINTS: &[&str] = &[
     "/api/fn/team/invite",
     "/api/fn/team/reset-link",
     "/api/fn/webhooks/create",
+    "/api/fn/account/totp-confirm",
+    "/api/fn/account/recovery-codes",
 ];

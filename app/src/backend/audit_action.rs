@@ -14,6 +14,10 @@ pub const USER_DEACTIVATE: &str = "user.deactivate";
 pub const USER_REACTIVATE: &str = "user.reactivate";
 pub const USER_REMOVE: &str = "user.remove";
 pub const USER_UNLOCK: &str = "user.unlock";
+pub const TOTP_ENABLE: &str = "user.totp_enable";
+pub const TOTP_DISABLE: &str = "user.totp_disable";
+pub const RECOVERY_CODES_NEW: &str = "user.recovery_codes_regenerate";
+pub const SECOND_FACTOR_RESET: &str = "user.second_factor_reset";
 pub const SA_CREATE: &str = "service_account.create";
 pub const SA_UPDATE: &str = "service_account.update";
 pub const SA_DISABLE: &str = "service_account.disable";
@@ -46,6 +50,10 @@ pub const ALL: &[&str] = &[
     USER_REACTIVATE,
     USER_REMOVE,
     USER_UNLOCK,
+    TOTP_ENABLE,
+    TOTP_DISABLE,
+    RECOVERY_CODES_NEW,
+    SECOND_FACTOR_RESET,
     SA_CREATE,
     SA_UPDATE,
     SA_DISABLE,

@@ -238,12 +238,63 @@ pub fn current_user_of(principal: &Principal, display_name: String) -> Option<Cu
     }
 }
 
+/// The session key of a sign-in whose password was right and that waits for its second factor.
+/// It is not a signed-in session: nothing but the second-factor step reads it.
+pub const PENDING_SECOND_FACTOR_KEY: &str = "second_factor_pending";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingSecondFactor {
+    pub user_id: i64,
+    /// Their session epoch when the password was checked.
+    pub epoch: i64,
+    pub at: i64,
+}
+
+/// Remembers, on a fresh session id, that `user_id` gave the right password and must now
+/// give their second factor.
+pub async fn begin_second_factor(
+    session: &Session,
+    user_id: i64,
+    epoch: i64,
+) -> Result<(), AppError> {
+    session
+        .cycle_id()
+        .await
+        .map_err(|e| super::error_map::internal("session cycle", &e))?;
+    session
+        .insert(
+            PENDING_SECOND_FACTOR_KEY,
+            PendingSecondFactor {
+                user_id,
+                epoch,
+                at: time::OffsetDateTime::now_utc().unix_timestamp(),
+            },
+        )
+        .await
+        .map_err(|e| super::error_map::internal("session insert", &e))
+}
+
+/// The sign-in waiting for its second factor on this session, if it is recent enough.
+pub async fn pending_second_factor(session: &Session) -> Option<PendingSecondFactor> {
+    let pending: PendingSecondFactor = session
+        .get(PENDING_SECOND_FACTOR_KEY)
+        .await
+        .ok()
+        .flatten()?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    (now - pending.at <= crate::domain::second_factor::PENDING_SIGN_IN_SECS).then_some(pending)
+}
+
 /// Signs `user_id` in on this session: a fresh session id (no fixation), then the user.
 pub async fn sign_in(session: &Session, user_id: i64, epoch: i64) -> Result<(), AppError> {
     session
         .cycle_id()
         .await
         .map_err(|e| super::error_map::internal("session cycle", &e))?;
+    // A finished (or abandoned) second-factor step must not linger in a signed-in session.
+    let _ = session
+        .remove::<PendingSecondFactor>(PENDING_SECOND_FACTOR_KEY)
+        .await;
     session
         .insert(
             AUTH_KEY,

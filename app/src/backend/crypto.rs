@@ -223,46 +223,77 @@ impl ServerKey {
         chacha20poly1305::XChaCha20Poly1305::new_from_slice(&derived).expect("a 32-byte key")
     }
 
-    /// A webhook signing secret sealed for storage (XChaCha20-Poly1305, random 24-byte
-    /// nonce first, then the ciphertext and tag).
-    pub fn seal_webhook_secret(&self, secret: &Sensitive) -> Vec<u8> {
+    /// `msg` sealed for storage (XChaCha20-Poly1305, random 24-byte nonce first, then the
+    /// ciphertext and tag), bound to its purpose `aad`.
+    fn seal(&self, aad: &[u8], msg: &[u8]) -> Vec<u8> {
         use chacha20poly1305::aead::{Aead, Payload};
         let mut nonce = [0u8; SEAL_NONCE_LEN];
         OsRng.fill_bytes(&mut nonce);
         let sealed = self
             .seal_cipher()
-            .encrypt(
-                (&nonce).into(),
-                Payload {
-                    msg: secret.expose().as_bytes(),
-                    aad: WEBHOOK_SECRET_AAD,
-                },
-            )
+            .encrypt((&nonce).into(), Payload { msg, aad })
             .expect("encryption of a short message cannot fail");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
         out
     }
 
-    /// The secret back, or None when the value was not sealed with this key (or was changed).
-    pub fn open_webhook_secret(&self, sealed: &[u8]) -> Option<Sensitive> {
+    /// The value back, or None when it was not sealed with this key for this purpose (or was
+    /// changed).
+    fn open(&self, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
         use chacha20poly1305::aead::{Aead, Payload};
         if sealed.len() <= SEAL_NONCE_LEN {
             return None;
         }
-        let (nonce, ciphertext) = sealed.split_at(SEAL_NONCE_LEN);
-        let plain = self
-            .seal_cipher()
-            .decrypt(
-                nonce.into(),
-                Payload {
-                    msg: ciphertext,
-                    aad: WEBHOOK_SECRET_AAD,
-                },
-            )
-            .ok()?;
+        let (nonce, msg) = sealed.split_at(SEAL_NONCE_LEN);
+        self.seal_cipher()
+            .decrypt(nonce.into(), Payload { msg, aad })
+            .ok()
+    }
+
+    /// A webhook signing secret sealed for storage.
+    pub fn seal_webhook_secret(&self, secret: &Sensitive) -> Vec<u8> {
+        self.seal(WEBHOOK_SECRET_AAD, secret.expose().as_bytes())
+    }
+
+    /// The secret back, or None when the value was not sealed with this key (or was changed).
+    pub fn open_webhook_secret(&self, sealed: &[u8]) -> Option<Sensitive> {
+        let plain = self.open(WEBHOOK_SECRET_AAD, sealed)?;
         String::from_utf8(plain).ok().map(Sensitive::new)
     }
+
+    /// An authenticator-app secret sealed for storage. The user id is bound in, so a sealed
+    /// secret copied onto another person's row does not open.
+    pub fn seal_totp_secret(&self, user_id: i64, secret: &[u8]) -> Vec<u8> {
+        self.seal(&totp_aad(user_id), secret)
+    }
+
+    pub fn open_totp_secret(&self, user_id: i64, sealed: &[u8]) -> Option<Vec<u8>> {
+        self.open(&totp_aad(user_id), sealed)
+    }
+
+    /// A recovery code (`RECOVERY_CODE_LEN` characters of `RECOVERY_ALPHABET`) and the keyed
+    /// hash to store for it.
+    pub fn new_recovery_code(&self) -> (Sensitive, Vec<u8>) {
+        use crate::domain::second_factor::{RECOVERY_ALPHABET, RECOVERY_CODE_LEN};
+        let mut rng = OsRng;
+        let code: String = (0..RECOVERY_CODE_LEN)
+            .map(|_| RECOVERY_ALPHABET[rng.gen_range(0..RECOVERY_ALPHABET.len())] as char)
+            .collect();
+        let hash = self.recovery_code_hash(&code);
+        (Sensitive::new(code), hash)
+    }
+
+    /// The stored form of a (normalised) recovery code.
+    pub fn recovery_code_hash(&self, code: &str) -> Vec<u8> {
+        let mut input = b"keyward recovery code v1:".to_vec();
+        input.extend_from_slice(code.as_bytes());
+        self.keyed_hash(&input)
+    }
+}
+
+fn totp_aad(user_id: i64) -> Vec<u8> {
+    format!("keyward totp secret v1 user {user_id}").into_bytes()
 }
 
 /// A new webhook signing secret: `whsec_` and the base64 of 32 random bytes (Standard
@@ -380,6 +411,38 @@ mod tests {
         *tampered.last_mut().unwrap() ^= 1;
         assert_eq!(key.open_webhook_secret(&tampered), None);
         assert_eq!(key.open_webhook_secret(&sealed[..10]), None);
+    }
+
+    #[test]
+    fn totp_secrets_open_only_for_their_user_and_purpose() {
+        let key = ServerKey::random();
+        let secret = [7u8; 20];
+        let sealed = key.seal_totp_secret(41, &secret);
+        assert!(!contains(&sealed, &secret));
+        assert_eq!(key.open_totp_secret(41, &sealed), Some(secret.to_vec()));
+        assert_eq!(
+            key.open_totp_secret(42, &sealed),
+            None,
+            "copied to another user"
+        );
+        assert_eq!(key.open_webhook_secret(&sealed), None, "another purpose");
+        assert_eq!(ServerKey::random().open_totp_secret(41, &sealed), None);
+    }
+
+    #[test]
+    fn recovery_codes_are_random_and_stored_as_keyed_hashes() {
+        use crate::domain::second_factor::{RECOVERY_ALPHABET, RECOVERY_CODE_LEN};
+        let key = ServerKey::random();
+        let (code, hash) = key.new_recovery_code();
+        assert_eq!(code.expose().len(), RECOVERY_CODE_LEN);
+        assert!(code
+            .expose()
+            .bytes()
+            .all(|b| RECOVERY_ALPHABET.contains(&b)));
+        assert_eq!(hash, key.recovery_code_hash(code.expose()));
+        assert!(!contains(&hash, code.expose().as_bytes()));
+        assert_ne!(hash, ServerKey::random().recovery_code_hash(code.expose()));
+        assert_ne!(code, key.new_recovery_code().0);
     }
 
     fn contains(haystack: &[u8], needle: &[u8]) -> bool {

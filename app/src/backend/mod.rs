@@ -13,5 +13,6 @@ pub mod principal;
 pub mod repo;
 pub mod service;
 pub mod state;
+pub mod totp;
 pub mod verifier;
 pub mod webhooks;

@@ -132,6 +132,9 @@ pub fn Field(
     #[prop(optional)] autofocus: bool,
     #[prop(optional)] maxlength: Option<usize>,
     #[prop(optional)] pattern: Option<&'static str>,
+    /// The on-screen keyboard to offer ("numeric" for codes).
+    #[prop(optional)]
+    inputmode: Option<&'static str>,
 ) -> impl IntoView {
     let message = field_message(error, name);
     let error_id = format!("{id}-error");
@@ -164,6 +167,7 @@ pub fn Field(
                 autofocus=autofocus
                 maxlength=maxlength
                 pattern=pattern
+                inputmode=inputmode
                 aria-invalid=move || if message.with(Option::is_some) { "true" } else { "false" }
                 aria-describedby=described
             />

@@ -3,7 +3,7 @@ use leptos_router::components::{Outlet, Redirect, A};
 use leptos_router::hooks::use_location;
 
 use super::pagination::encode;
-use crate::api::auth::{CompleteSetup, Login, Logout, SetPassword};
+use crate::api::auth::{CompleteSetup, Login, Logout, SetPassword, VerifySecondFactor};
 use crate::api::tokens::list_my_expiring_tokens;
 use crate::domain::{policy, Role};
 use crate::errors::AppError;
@@ -15,6 +15,8 @@ pub type UserResource = Resource<Result<Option<CurrentUser>, AppError>>;
 #[derive(Clone, Copy)]
 pub struct AuthActions {
     pub login: ServerAction<Login>,
+    /// The code after the password, for people with an authenticator app.
+    pub second_factor: ServerAction<VerifySecondFactor>,
     pub logout: ServerAction<Logout>,
     pub setup: ServerAction<CompleteSetup>,
     pub set_password: ServerAction<SetPassword>,
@@ -69,6 +71,7 @@ pub fn AppLayout() -> impl IntoView {
         move || {
             (
                 actions.login.version().get(),
+                actions.second_factor.version().get(),
                 actions.logout.version().get(),
             )
         },
@@ -156,7 +159,7 @@ fn TopNav(me: CurrentUser) -> impl IntoView {
                     {policy::can_manage_settings(role).then(|| view! { <li><A href="/settings">"Settings"</A></li> })}
                 </ul>
                 <div class="user-menu">
-                    <span class="user-name" title=me.email.clone()>{label}</span>
+                    <a class="user-name" href="/account" title=format!("Your account ({})", me.email)>{label}</a>
                     <span class=format!("badge role-{}", role.as_str())>{role.label()}</span>
                     <ActionForm action=actions.logout attr:class="inline-form">
                         <button type="submit" class="btn btn-small btn-ghost">"Sign out"</button>

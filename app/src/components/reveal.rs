@@ -22,17 +22,33 @@ pub struct Reveal {
     /// What this secret is: "Token deploy_prod of service account ci_bot".
     pub subject: String,
     pub secret: Sensitive,
-    /// "token" or "link": used in the wording.
+    /// "token", "link" or "recovery codes" (one per line): used in the wording.
     pub noun: &'static str,
 }
 
 impl Reveal {
-    /// Where the secret should go: a token to a secret store, a set-password link to its person.
+    /// Where the secret should go: a token to a secret store, a set-password link to its
+    /// person, recovery codes away from the phone they stand in for.
     fn storage_hint(&self) -> &'static str {
         match self.noun {
             "link" => " Copy it now and give it only to the person it is for; it works once and expires.",
+            "recovery codes" => " Store them somewhere safe and apart from your phone, such as a password manager or on paper. Each one works once, in place of a code from your app.",
             _ => " Copy it now and store it somewhere safe, such as a password manager or your CI's secret store.",
         }
+    }
+
+    fn warning(&self) -> String {
+        let this = if self.is_plural() { "These" } else { "This" };
+        format!("{this} {} will not be shown again.", self.noun)
+    }
+
+    fn is_plural(&self) -> bool {
+        self.noun.ends_with('s')
+    }
+
+    /// Several secrets are shown one per line.
+    fn lines(&self) -> usize {
+        self.secret.expose().lines().count().max(1)
     }
 }
 
@@ -57,17 +73,17 @@ pub fn SecretReveal(
             {move || {
                 let close_href = close_href.clone();
                 reveal.get().map(|r| {
-                    let hint = r.storage_hint();
+                    let (hint, warning, rows) = (r.storage_hint(), r.warning(), r.lines() + 1);
                     view! {
                         <section class="reveal reveal-static" aria-labelledby="reveal-title">
                             <h2 id="reveal-title">{r.title}</h2>
                             <p>{r.subject}</p>
                             <p class="reveal-warning">
-                                <strong>{format!("This {} will not be shown again.", r.noun)}</strong>
+                                <strong>{warning}</strong>
                                 {hint}
                             </p>
                             <label for="revealed-secret" class="sr-only">{format!("The new {}", r.noun)}</label>
-                            <textarea id="revealed-secret" class="secret" readonly rows="2" spellcheck="false">{r.secret.expose().to_string()}</textarea>
+                            <textarea id="revealed-secret" class="secret" readonly rows=rows.to_string() spellcheck="false">{r.secret.expose().to_string()}</textarea>
                             <a class="btn btn-primary" href=close_href>{format!("I have stored the {} — continue", r.noun)}</a>
                         </section>
                     }
@@ -164,11 +180,11 @@ pub fn SecretReveal(
                         <h2 id="reveal-title">{r.title.clone()}</h2>
                         <p>{r.subject.clone()}</p>
                         <p class="reveal-warning" id="reveal-warning">
-                            <strong>{format!("This {} will not be shown again.", r.noun)}</strong>
+                            <strong>{r.warning()}</strong>
                             {r.storage_hint()}
                         </p>
                         <div class="secret-row">
-                            <code id="revealed-secret" class="secret" aria-label=format!("The new {}", r.noun)>{r.secret.expose().to_string()}</code>
+                            <code id="revealed-secret" class="secret" class:multiline={r.lines() > 1} aria-label=format!("The new {}", r.noun)>{r.secret.expose().to_string()}</code>
                             <button type="button" class="btn" on:click=copy node_ref=copy_ref>
                                 {move || match copy_state.get() {
                                     CopyState::Copied => "Copied",

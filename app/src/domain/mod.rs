@@ -11,6 +11,7 @@ pub mod names;
 pub mod policy;
 pub mod redirect;
 pub mod role;
+pub mod second_factor;
 pub mod sensitive;
 pub mod stale;
 pub mod throttle;

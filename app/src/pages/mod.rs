@@ -1,9 +1,11 @@
 //! One module per page; pages fetch through server functions and compose components.
 
+pub mod account;
 pub mod audit;
 pub mod login;
 pub mod my_tokens;
 pub mod not_found;
+pub mod second_factor;
 pub mod service_accounts;
 pub mod set_password;
 pub mod settings;

@@ -1,7 +1,8 @@
 use leptos::prelude::*;
 
 use crate::api::team::{
-    list_team, ChangeMemberRole, InviteMember, RemoveMember, ResetMemberLink, SetMemberActive,
+    list_team, ChangeMemberRole, InviteMember, RemoveMember, ResetMemberLink, ResetSecondFactor,
+    SetMemberActive,
 };
 use crate::components::badges::{RoleBadge, UserStatusBadge};
 use crate::components::confirm::Confirm;
@@ -23,6 +24,7 @@ struct TeamActions {
     active: ServerAction<SetMemberActive>,
     remove: ServerAction<RemoveMember>,
     link: ServerAction<ResetMemberLink>,
+    second_factor: ServerAction<ResetSecondFactor>,
 }
 
 #[component]
@@ -34,6 +36,7 @@ pub fn TeamPage() -> impl IntoView {
         active: ServerAction::new(),
         remove: ServerAction::new(),
         link: ServerAction::new(),
+        second_factor: ServerAction::new(),
     };
     let members = Resource::new(
         move || {
@@ -43,6 +46,7 @@ pub fn TeamPage() -> impl IntoView {
                 actions.active.version().get(),
                 actions.remove.version().get(),
                 actions.link.version().get(),
+                actions.second_factor.version().get(),
             )
         },
         |_| list_team(),
@@ -73,6 +77,7 @@ pub fn TeamPage() -> impl IntoView {
         action_error(actions.active),
         action_error(actions.remove),
         action_error(actions.link),
+        action_error(actions.second_factor),
     ];
     view! {
         // First in the page: without JavaScript it is the top of the page rendered once.
@@ -126,13 +131,16 @@ fn MemberRow(user: UserView, is_admin: bool, me_id: i64, actions: TeamActions) -
         format!("New set-password link for {email}"),
         format!("Remove {email}"),
     );
-    let (email_deactivate, email_remove) = (email.clone(), email.clone());
+    let (email_deactivate, email_remove, email_reset) =
+        (email.clone(), email.clone(), email.clone());
+    let reset_label = format!("Reset two-step sign-in of {email}");
     let active = user.status != UserStatus::Deactivated;
     view! {
         <tr id=format!("user-{id}")>
             <td>
                 <strong>{if user.display_name.is_empty() { user.email.clone() } else { user.display_name.clone() }}</strong>
                 {itself.then(|| view! { <span class="muted">" (you)"</span> })}
+                {user.second_factor.then(|| view! { " " <span class="badge status-active" title="Signs in with a password and an authenticator app">"2-step"</span> })}
                 <div class="muted small">{user.email.clone()}</div>
             </td>
             <td>
@@ -184,6 +192,15 @@ fn MemberRow(user: UserView, is_admin: bool, me_id: i64, actions: TeamActions) -
                         <input type="hidden" name="id" value=id/>
                         <button type="submit" class="btn btn-small" aria-label=link_label>"New link"</button>
                     </ActionForm>
+                    {(!itself && user.second_factor).then(|| view! {
+                        <Confirm label="Reset 2-step…".into() aria_label=reset_label>
+                            <ActionForm action=actions.second_factor>
+                                <input type="hidden" name="id" value=id/>
+                                <p>"Reset two-step sign-in for " <strong>{email_reset}</strong> "? Their authenticator app and recovery codes stop working; they sign in with their password alone until they set up an app again."</p>
+                                <button type="submit" class="btn btn-danger btn-small">"Yes, reset"</button>
+                            </ActionForm>
+                        </Confirm>
+                    })}
                     {(!itself).then(|| view! {
                         <Confirm label="Remove…".into() danger=true aria_label=remove_label>
                             <ActionForm action=actions.remove>

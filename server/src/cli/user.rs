@@ -1,7 +1,7 @@
 use std::io::{BufRead, IsTerminal};
 
 use app::backend::auth::Principal;
-use app::backend::service::{login, team};
+use app::backend::service::{login, second_factor, team};
 use app::domain::{timefmt, Role, Sensitive};
 
 use crate::config::{Config, UserCommand};
@@ -45,6 +45,17 @@ pub async fn run(config: &Config, cmd: UserCommand) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             eprintln!("Cleared {cleared} failed sign-in(s) for {email}.");
+            Ok(())
+        }
+        UserCommand::ResetSecondFactor { email } => {
+            let state = super::state(config).await?;
+            second_factor::reset_by_email(&state, &Principal::operator(), &email)
+                .await
+                .map_err(|e| e.to_string())?;
+            eprintln!(
+                "Removed the authenticator app and recovery codes of {email}; they sign in with \
+                 their password alone until they set up a new app."
+            );
             Ok(())
         }
         UserCommand::SetPasswordLink { email } => {

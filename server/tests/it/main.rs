@@ -12,6 +12,7 @@ mod fuzz;
 mod observe;
 mod ops;
 mod races;
+mod second_factor;
 mod secrets;
 mod security;
 mod token_table;

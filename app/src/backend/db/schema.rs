@@ -227,6 +227,26 @@ diesel::table! {
 
 diesel::joinable!(token_stale_warnings -> tokens (token_id));
 
+diesel::table! {
+    user_totp (user_id) {
+        user_id -> BigInt,
+        secret_sealed -> Binary,
+        created_at -> BigInt,
+        confirmed_at -> Nullable<BigInt>,
+        last_step -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        code_hash -> Binary,
+        created_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     one_time_codes,
@@ -245,4 +265,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     webhook_expiry_notices,
     token_stale_warnings,
+    user_totp,
+    recovery_codes,
 );

@@ -6,6 +6,7 @@ pub mod codes;
 pub mod epoch;
 pub mod login_failures;
 pub mod saved_searches;
+pub mod second_factors;
 pub mod service_accounts;
 pub mod sessions;
 pub mod settings;

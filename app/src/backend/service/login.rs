@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::audit::{self, action, Target};
 use super::now;
+use super::second_factor;
 use crate::backend::auth::{Principal, RequestInfo};
 use crate::backend::crypto;
 use crate::backend::hashing::HashError;
@@ -15,11 +16,24 @@ use crate::domain::limits::{
     LOGIN_WINDOW_SECS, SETUP_CODE_TTL_SECS,
 };
 use crate::domain::names::{normalize_email, validate_display_name, validate_new_password};
+use crate::domain::second_factor::SecondFactorCode;
 use crate::domain::throttle;
 use crate::domain::{Role, Sensitive};
 use crate::errors::AppError;
 
 pub const BAD_CREDENTIALS: &str = "The e-mail address or password is incorrect.";
+const BAD_CODE: &str =
+    "That code is not right, or was already used. Enter the code your app shows now, or a recovery code.";
+const SIGN_IN_EXPIRED: &str = "This sign-in has expired. Sign in again with your password.";
+
+/// What a correct password leads to.
+#[derive(Debug)]
+pub enum SignIn {
+    /// Signed in: start the session.
+    Complete(UserRow),
+    /// The person has a second factor: ask for it before starting the session.
+    NeedsSecondFactor(UserRow),
+}
 
 /// Hashes a new password under the hashing gate (a burst of set-password or setup requests
 /// must not take every core any more than a burst of sign-ins may).
@@ -47,10 +61,11 @@ pub async fn login(
     email: &str,
     password: Sensitive,
     request: &RequestInfo,
-) -> Result<UserRow, AppError> {
+) -> Result<SignIn, AppError> {
     let result = check_login(state, email, password, request).await;
     let outcome = match &result {
-        Ok(_) => "ok",
+        Ok(SignIn::Complete(_)) => "ok",
+        Ok(SignIn::NeedsSecondFactor(_)) => "second_factor",
         Err(AppError::Throttled { .. }) => "throttled",
         Err(AppError::Unavailable) => "busy",
         Err(AppError::Invalid { .. }) => "invalid",
@@ -66,7 +81,7 @@ async fn check_login(
     email: &str,
     password: Sensitive,
     request: &RequestInfo,
-) -> Result<UserRow, AppError> {
+) -> Result<SignIn, AppError> {
     let ip = request.ip.as_deref().unwrap_or("unknown");
     let email_key = email.trim().to_lowercase();
     if email_key.is_empty() {
@@ -124,29 +139,23 @@ async fn check_login(
                     "This account has been deactivated. Ask an Admin to reactivate it.",
                 ));
             }
-            let principal = principal_for(&user, request);
-            state
-                .db
-                .transaction(|conn| {
-                    Box::pin(async move {
-                        login_failures::clear_pair(conn, &email_key, &addr).await?;
-                        users::touch_last_login(conn, user.id, now).await?;
-                        audit::record(
-                            conn,
-                            &principal,
-                            action::LOGIN,
-                            Target {
-                                kind: "user",
-                                id: Some(user.id),
-                                label: &user.email,
-                            },
-                            json!({}),
-                        )
-                        .await?;
-                        Ok::<_, AppError>(user)
-                    })
-                })
+            let needs_second_factor = {
+                let mut pooled = state.db.get_writer().await?;
+                let mut conn = pooled.conn();
+                let needed = second_factor::required_at_sign_in(&mut conn, user.id).await?;
+                if needed {
+                    // The password was right, so it is not a failure; the failures so far
+                    // stay until the second factor is right too.
+                    login_failures::delete(&mut conn, reservation).await?;
+                }
+                needed
+            };
+            if needs_second_factor {
+                return Ok(SignIn::NeedsSecondFactor(user));
+            }
+            complete(state, user, email_key, addr, request, json!({}))
                 .await
+                .map(SignIn::Complete)
         }
         _ => {
             // The reservation stays: it is this failure.
@@ -224,6 +233,181 @@ async fn reserve(
             })
         })
         .await
+}
+
+/// The end of a successful sign-in: the failures of this e-mail and address are forgotten,
+/// the sign-in time kept, and the sign-in audited (with `details`, e.g. the second factor).
+async fn complete(
+    state: &AppState,
+    user: UserRow,
+    email_key: String,
+    addr: String,
+    request: &RequestInfo,
+    details: serde_json::Value,
+) -> Result<UserRow, AppError> {
+    let principal = principal_for(&user, request);
+    let now = now();
+    state
+        .db
+        .transaction(|conn| {
+            Box::pin(async move {
+                login_failures::clear_pair(conn, &email_key, &addr).await?;
+                users::touch_last_login(conn, user.id, now).await?;
+                audit::record(
+                    conn,
+                    &principal,
+                    action::LOGIN,
+                    Target {
+                        kind: "user",
+                        id: Some(user.id),
+                        label: &user.email,
+                    },
+                    details,
+                )
+                .await?;
+                Ok::<_, AppError>(user)
+            })
+        })
+        .await
+}
+
+/// The second step of a sign-in: the code from the authenticator app, or a recovery code, of
+/// the person whose password was right a moment ago (`user_id`, with their session epoch
+/// then: a password reset or deactivation in between ends the attempt). Attempts count
+/// against the same throttle as passwords.
+pub async fn second_factor(
+    state: &AppState,
+    user_id: i64,
+    epoch: i64,
+    code: &str,
+    request: &RequestInfo,
+) -> Result<UserRow, AppError> {
+    let result = check_second_factor(state, user_id, epoch, code, request).await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(AppError::Throttled { .. }) => "throttled",
+        Err(AppError::Invalid { .. }) => "invalid",
+        Err(_) => "error",
+    };
+    metrics::counter!("keyward_second_factor_total", "outcome" => outcome).increment(1);
+    result
+}
+
+async fn check_second_factor(
+    state: &AppState,
+    user_id: i64,
+    epoch: i64,
+    code: &str,
+    request: &RequestInfo,
+) -> Result<UserRow, AppError> {
+    let code = crate::domain::second_factor::parse_code(code)?;
+    let user = {
+        let mut pooled = state.db.get().await?;
+        users::find(&mut pooled.conn(), user_id).await?
+    }
+    .filter(|u| u.removed_at.is_none() && u.deactivated_at.is_none() && u.session_epoch == epoch)
+    .ok_or_else(|| AppError::Invalid {
+        field: None,
+        message: SIGN_IN_EXPIRED.into(),
+    })?;
+    let ip = request.ip.as_deref().unwrap_or("unknown");
+    let email_key = user.email.to_lowercase();
+    let addr = throttle::address_key(ip);
+    let reservation = tokio::spawn(reserve(
+        state.clone(),
+        email_key.clone(),
+        addr.clone(),
+        now(),
+    ))
+    .await
+    .map_err(|e| crate::backend::error_map::internal("sign-in reservation", &e))??;
+    if second_factor::use_code(state, user.id, &code).await? {
+        let mut details = json!({ "second_factor": code.method() });
+        if matches!(code, SecondFactorCode::Recovery(_)) {
+            details["recovery_codes_left"] =
+                json!(second_factor::recovery_codes_left(state, user.id).await?);
+        }
+        {
+            let mut pooled = state.db.get_writer().await?;
+            login_failures::delete(&mut pooled.conn(), reservation).await?;
+        }
+        return complete(state, user, email_key, addr, request, details).await;
+    }
+    // The reservation stays: it is this failure.
+    let request = request.clone();
+    let method = code.method();
+    state
+        .db
+        .transaction(|conn| {
+            Box::pin(async move {
+                audit::record_anonymous(
+                    conn,
+                    &email_key,
+                    &request,
+                    action::LOGIN_FAILED,
+                    Target {
+                        kind: "user",
+                        id: Some(user.id),
+                        label: &email_key,
+                    },
+                    json!({ "second_factor": method }),
+                )
+                .await
+            })
+        })
+        .await?;
+    Err(AppError::invalid("code", BAD_CODE))
+}
+
+/// Asks a signed-in person for their password again before a change that removes a
+/// protection (turning off the second factor, new recovery codes). Wrong answers count against
+/// the sign-in throttle, so this is no way around it.
+pub async fn reauthenticate(
+    state: &AppState,
+    me: &Principal,
+    password: Sensitive,
+) -> Result<(), AppError> {
+    let Some(uid) = me.user_id() else {
+        return Err(AppError::forbidden(
+            "Only people can confirm with a password.",
+        ));
+    };
+    if password.is_empty() {
+        return Err(AppError::invalid("password", "Enter your password."));
+    }
+    let user = {
+        let mut pooled = state.db.get().await?;
+        users::find(&mut pooled.conn(), uid).await?
+    }
+    .ok_or_else(|| AppError::forbidden("Your account no longer exists."))?;
+    let email_key = user.email.to_lowercase();
+    let addr = throttle::address_key(me.request.ip.as_deref().unwrap_or("unknown"));
+    let reservation = tokio::spawn(reserve(state.clone(), email_key.clone(), addr, now()))
+        .await
+        .map_err(|e| crate::backend::error_map::internal("sign-in reservation", &e))??;
+    let stored = user.password_hash.clone();
+    let ok = match state
+        .hashing
+        .run(move || crypto::verify_password_blocking(password, stored))
+        .await
+    {
+        Ok(ok) => ok,
+        Err(e @ HashError::Failed) => {
+            return Err(crate::backend::error_map::internal("password check", &e))
+        }
+        Err(HashError::Busy) => {
+            let mut pooled = state.db.get_writer().await?;
+            login_failures::delete(&mut pooled.conn(), reservation).await?;
+            return Err(AppError::Unavailable);
+        }
+    };
+    if ok {
+        let mut pooled = state.db.get_writer().await?;
+        login_failures::delete(&mut pooled.conn(), reservation).await?;
+        Ok(())
+    } else {
+        Err(AppError::invalid("password", "That password is not right."))
+    }
 }
 
 /// Clears an account's sign-in failures (`keyward user unlock`), audited. Returns how many

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod login;
+pub mod second_factor;
 pub mod settings;
 pub mod stale_policy;
 pub mod team;

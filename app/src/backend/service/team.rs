@@ -40,6 +40,7 @@ pub fn view(row: &UserRow, live_tokens: i64) -> UserView {
         created_at: row.created_at,
         last_login_at: row.last_login_at,
         live_tokens,
+        second_factor: false,
     }
 }
 
@@ -49,6 +50,8 @@ pub async fn list(state: &AppState, _me: &Principal) -> Result<Vec<UserView>, Ap
     let mut conn = pooled.conn();
     let rows = users::list_live(&mut conn).await?;
     let counts = users::live_token_counts(&mut conn, now()).await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let with_app = crate::backend::repo::second_factors::with_totp(&mut conn, &ids).await?;
     Ok(rows
         .iter()
         .map(|r| {
@@ -57,7 +60,10 @@ pub async fn list(state: &AppState, _me: &Principal) -> Result<Vec<UserView>, Ap
                 .find(|(uid, _)| *uid == Some(r.id))
                 .map(|(_, n)| *n)
                 .unwrap_or(0);
-            view(r, n)
+            UserView {
+                second_factor: with_app.contains(&r.id),
+                ..view(r, n)
+            }
         })
         .collect())
 }
