@@ -20,6 +20,7 @@ backends!(
     turning_off_and_new_codes_ask_for_the_password,
     admins_reset_a_lost_factor_and_only_admins,
     second_factor_endpoints_need_a_signed_in_person,
+    the_command_line_resets_the_only_admins_factor,
 );
 
 const EMAIL: &str = "ada@example.com";
@@ -575,5 +576,42 @@ async fn second_factor_endpoints_need_a_signed_in_person(b: Backend) {
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     let (status, _) = bearer.post("account/totp-begin", &[]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    app.stop().await;
+}
+
+/// The only Admin lost their phone and codes: the operator resets it on the server.
+async fn the_command_line_resets_the_only_admins_factor(b: Backend) {
+    let db = TestDb::new(b).await;
+    let app = TestApp::start(&db).await;
+    enrolled_user(&app).await;
+    let (ok, _, err) = keyward(
+        &db,
+        &[
+            "user",
+            "reset-second-factor",
+            "--email",
+            "nobody@example.com",
+        ],
+        None,
+    );
+    assert!(!ok && err.contains("not found"), "{err}");
+    let (ok, out, err) = keyward(
+        &db,
+        &["user", "reset-second-factor", "--email", "ADA@example.com"],
+        None,
+    );
+    assert!(ok, "{err}");
+    assert!(out.is_empty(), "nothing on standard output: {out}");
+    let browser = app.client();
+    assert_eq!(password_step(&browser).await, "/team");
+    assert!(signed_in(&browser).await);
+    assert_eq!(
+        count_sql(
+            &app.state,
+            "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'user.second_factor_reset' AND actor_kind = 'operator'"
+        )
+        .await,
+        1
+    );
     app.stop().await;
 }
