@@ -84,7 +84,7 @@ export class SecondFactorPage extends BasePage {
   }
 
   get codeField(): Locator {
-    return this.page.getByLabel('Code', { exact: true });
+    return this.page.getByRole('textbox', { name: 'Code', exact: true });
   }
 
   async enter(code: string): Promise<void> {
