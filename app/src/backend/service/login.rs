@@ -66,14 +66,21 @@ pub async fn login(
     let outcome = match &result {
         Ok(SignIn::Complete(_)) => "ok",
         Ok(SignIn::NeedsSecondFactor(_)) => "second_factor",
-        Err(AppError::Throttled { .. }) => "throttled",
-        Err(AppError::Unavailable) => "busy",
-        Err(AppError::Invalid { .. }) => "invalid",
-        Err(AppError::Forbidden { .. }) => "deactivated",
-        Err(_) => "error",
+        Err(e) => failure_outcome(e),
     };
     metrics::counter!("keyward_logins_total", "outcome" => outcome).increment(1);
     result
+}
+
+/// The metrics label of a failed sign-in step (password or second factor).
+fn failure_outcome(error: &AppError) -> &'static str {
+    match error {
+        AppError::Throttled { .. } => "throttled",
+        AppError::Unavailable => "busy",
+        AppError::Invalid { .. } => "invalid",
+        AppError::Forbidden { .. } => "deactivated",
+        _ => "error",
+    }
 }
 
 async fn check_login(
@@ -283,12 +290,7 @@ pub async fn second_factor(
     request: &RequestInfo,
 ) -> Result<UserRow, AppError> {
     let result = check_second_factor(state, user_id, epoch, code, request).await;
-    let outcome = match &result {
-        Ok(_) => "ok",
-        Err(AppError::Throttled { .. }) => "throttled",
-        Err(AppError::Invalid { .. }) => "invalid",
-        Err(_) => "error",
-    };
+    let outcome = result.as_ref().map_or_else(failure_outcome, |_| "ok");
     metrics::counter!("keyward_second_factor_total", "outcome" => outcome).increment(1);
     result
 }
